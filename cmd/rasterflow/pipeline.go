@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/rasterflow/rasterflow/engine"
+	"github.com/rasterflow/rasterflow/graph"
+	"github.com/rasterflow/rasterflow/metrics"
+	"github.com/rasterflow/rasterflow/operators"
+	"github.com/rasterflow/rasterflow/transport"
+)
+
+// parseArgs parses flags that may come after the positional FILE.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func loadPipeline(path string, sets setFlag, maxPayload int) (*graph.Pipeline, error) {
+	return graph.LoadFile(path, graph.Options{
+		Registry:   operators.Registry(),
+		Vars:       sets,
+		LookupEnv:  os.LookupEnv,
+		MaxPayload: maxPayload,
+	})
+}
+
+func cmdValidate(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	sets := setFlag{}
+	fs.Var(sets, "set", "set a variable VAR=VALUE or a stage setting STAGE.SETTING=VALUE (repeatable)")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return exitError{2}
+	}
+	if len(pos) != 1 {
+		return fmt.Errorf("want one pipeline file")
+	}
+	p, err := loadPipeline(pos[0], sets, transport.MaxEmbeddedPayload)
+	if err != nil {
+		var ps graph.Problems
+		if errors.As(err, &ps) {
+			fmt.Fprintln(stderr, ps.Error())
+			fmt.Fprintf(stderr, "%d problem(s)\n", len(ps))
+			return exitError{1}
+		}
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: ok (pipeline %q, %d stages)\n", pos[0], p.Name, len(p.Stages))
+	return nil
+}
+
+func cmdGraph(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("graph", flag.ContinueOnError)
+	sets := setFlag{}
+	fs.Var(sets, "set", "set a variable or stage setting (repeatable)")
+	format := fs.String("format", "dot", "dot or mermaid")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return exitError{2}
+	}
+	if len(pos) != 1 {
+		return fmt.Errorf("want one pipeline file")
+	}
+	p, err := loadPipeline(pos[0], sets, transport.MaxEmbeddedPayload)
+	if err != nil {
+		return err
+	}
+	switch *format {
+	case "dot":
+		return p.WriteDOT(stdout)
+	case "mermaid":
+		return p.WriteMermaid(stdout)
+	}
+	return fmt.Errorf("unknown format %q (want dot or mermaid)", *format)
+}
+
+func cmdRun(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	sets := setFlag{}
+	fs.Var(sets, "set", "set a variable VAR=VALUE or a stage setting STAGE.SETTING=VALUE (repeatable)")
+	listen := fs.String("listen", "", "also accept NATS clients on this host:port (default: in-process only)")
+	quiet := fs.Bool("quiet", false, "no progress line")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return exitError{2}
+	}
+	if len(pos) != 1 {
+		return fmt.Errorf("want one pipeline file")
+	}
+	p, err := loadPipeline(pos[0], sets, transport.MaxEmbeddedPayload)
+	if err != nil {
+		return err
+	}
+	srv, err := transport.StartEmbedded(transport.EmbeddedOptions{Listen: *listen})
+	if err != nil {
+		return err
+	}
+	defer srv.Shutdown()
+	nc, err := srv.Connect("rasterflow-run")
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+
+	hardCtx, hardStop := context.WithCancel(context.Background())
+	defer hardStop()
+	drainCtx, drain := context.WithCancel(hardCtx)
+	defer drain()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		if _, ok := <-sigs; !ok {
+			return
+		}
+		fmt.Fprintln(stderr, "\nstopping: draining in-flight chunks (interrupt again to abort)")
+		drain()
+		if _, ok := <-sigs; ok {
+			hardStop()
+		}
+	}()
+
+	reg := &metrics.Registry{}
+	start := time.Now()
+	done := make(chan struct{})
+	if !*quiet {
+		go progress(stderr, reg, start, done)
+	}
+	err = engine.Run(hardCtx, drainCtx, p, engine.Options{Conn: nc, Metrics: reg, Log: func(f string, a ...any) {
+		fmt.Fprintf(stderr, f+"\n", a...)
+	}})
+	close(done)
+	wall := time.Since(start)
+	if !*quiet {
+		fmt.Fprint(stderr, "\r\033[K")
+	}
+	fmt.Fprintf(stdout, "pipeline %s: %s in %s\n", p.Name, status(err, drainCtx), wall.Round(time.Millisecond))
+	metrics.WriteSummary(stdout, reg.Snapshot(time.Now()), wall)
+	return err
+}
+
+func status(err error, drainCtx context.Context) string {
+	switch {
+	case err != nil:
+		return "failed"
+	case drainCtx.Err() != nil:
+		return "stopped"
+	}
+	return "done"
+}
+
+// progress prints a one-line status every half second until done.
+func progress(w io.Writer, reg *metrics.Registry, start time.Time, done <-chan struct{}) {
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+			line := fmt.Sprintf("%6.1fs", time.Since(start).Seconds())
+			for _, s := range reg.Snapshot(time.Now()) {
+				line += fmt.Sprintf("  %s %d→%d", s.ID, s.ChunksIn, s.ChunksOut)
+			}
+			fmt.Fprintf(w, "\r\033[K%s", line)
+		}
+	}
+}
