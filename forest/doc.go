@@ -18,7 +18,8 @@
 // count, as in scikit-learn), min_samples_leaf counts distinct samples, and
 // bootstrap draws become integer sample weights, multiplied by the
 // class_weight ("balanced": n/(k·count)). Trees are built in parallel, one
-// goroutine per tree at a time, each with its own random stream seeded from
+// goroutine per tree at a time (no parallelism inside a tree: with fewer
+// trees than workers some cores idle), each with its own random stream seeded from
 // (Seed, tree index), so a model is byte-for-byte reproducible whatever
 // Workers or GOMAXPROCS. Memory: samples × features bytes for the binned
 // matrix plus about 13 bytes per sample per worker.

@@ -285,4 +285,3 @@ func addLeaf(acc, proba []float32, leaf int32, nk int) {
 		a[k] += v
 	}
 }
-

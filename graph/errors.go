@@ -14,7 +14,11 @@ type Problem struct {
 }
 
 func (p Problem) String() string {
-	s := fmt.Sprintf("%s:%d:%d: %s", p.File, p.Line, p.Col, p.Msg)
+	// Problems from the command line (--set) have no position.
+	s := fmt.Sprintf("%s: %s", p.File, p.Msg)
+	if p.Line > 0 {
+		s = fmt.Sprintf("%s:%d:%d: %s", p.File, p.Line, p.Col, p.Msg)
+	}
 	if p.Hint != "" {
 		s += " (" + p.Hint + ")"
 	}

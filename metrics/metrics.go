@@ -20,6 +20,9 @@ type Stage struct {
 	Redeliveries        atomic.Int64
 	InFlight            atomic.Int64
 	Scenes              atomic.Int64
+	// Replicas is the number of parallel workers of the stage in this
+	// process; monitors divide busy and blocked time by it. 0 reads as 1.
+	Replicas atomic.Int64
 
 	lat latency
 }
@@ -33,6 +36,7 @@ type latency struct {
 	mu      sync.Mutex
 	buckets [128]int64
 	n       int64
+	sum     time.Duration
 }
 
 func bucketOf(d time.Duration) int {
@@ -52,15 +56,18 @@ func (l *latency) observe(d time.Duration) {
 	l.mu.Lock()
 	l.buckets[bucketOf(d)]++
 	l.n++
+	l.sum += d
 	l.mu.Unlock()
 }
 
-func (l *latency) quantiles(qs ...float64) []time.Duration {
+// quantiles returns the quantiles qs, the number of observations and their
+// sum.
+func (l *latency) quantiles(qs ...float64) (out []time.Duration, n int64, sum time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := make([]time.Duration, len(qs))
+	out = make([]time.Duration, len(qs))
 	if l.n == 0 {
-		return out
+		return out, 0, 0
 	}
 	for i, q := range qs {
 		target := int64(math.Ceil(q * float64(l.n)))
@@ -73,7 +80,7 @@ func (l *latency) quantiles(qs ...float64) []time.Duration {
 			}
 		}
 	}
-	return out
+	return out, l.n, l.sum
 }
 
 // Snapshot is a copy of a stage's counters.
@@ -85,13 +92,19 @@ type Snapshot struct {
 	Busy, Blocked            time.Duration
 	Errors, Redeliveries     int64
 	InFlight, Scenes         int64
-	P50, P95, P99            time.Duration
-	At                       time.Time
+	Replicas                 int64
+	// P50, P95 and P99 are latency quantiles since the start (bucket upper
+	// bounds, so within 19% above the true value); LatencyCount and
+	// LatencySum count and add up every observed latency.
+	P50, P95, P99 time.Duration
+	LatencyCount  int64
+	LatencySum    time.Duration
+	At            time.Time
 }
 
 // Snapshot copies the counters.
 func (s *Stage) Snapshot(now time.Time) Snapshot {
-	q := s.lat.quantiles(0.5, 0.95, 0.99)
+	q, n, sum := s.lat.quantiles(0.5, 0.95, 0.99)
 	return Snapshot{
 		Pipeline: s.Pipeline, ID: s.ID, Op: s.Op, Worker: s.Worker,
 		ChunksIn: s.ChunksIn.Load(), ChunksOut: s.ChunksOut.Load(),
@@ -99,8 +112,8 @@ func (s *Stage) Snapshot(now time.Time) Snapshot {
 		BytesIn: s.BytesIn.Load(), BytesOut: s.BytesOut.Load(),
 		Busy: time.Duration(s.BusyNs.Load()), Blocked: time.Duration(s.BlockedNs.Load()),
 		Errors: s.Errors.Load(), Redeliveries: s.Redeliveries.Load(),
-		InFlight: s.InFlight.Load(), Scenes: s.Scenes.Load(),
-		P50: q[0], P95: q[1], P99: q[2], At: now,
+		InFlight: s.InFlight.Load(), Scenes: s.Scenes.Load(), Replicas: s.Replicas.Load(),
+		P50: q[0], P95: q[1], P99: q[2], LatencyCount: n, LatencySum: sum, At: now,
 	}
 }
 

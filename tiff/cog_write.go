@@ -38,6 +38,7 @@ type COGWriter struct {
 	state int        // 0 open, 1 closed or aborted
 
 	tilePool sync.Pool // *[]byte of one full tile
+	outPool  sync.Pool // *bytes.Buffer for compressed tiles
 }
 
 // wlevel is one pyramid level: 0 is full resolution.
@@ -216,7 +217,7 @@ func (w *COGWriter) WriteWindow(x, y, width, height int, bands [][]byte) error {
 
 // tileRange returns the tiles [t0, t1) of a level whose source spans
 // intersect [a, b) along one axis.
-func (w *COGWriter) tileRange(l *wlevel, ws []srcWin, n, a, b int) (int, int) {
+func (w *COGWriter) tileRange(ws []srcWin, n, a, b int) (int, int) {
 	bs := w.opt.BlockSize
 	if ws == nil {
 		return a / bs, (b + bs - 1) / bs
@@ -253,8 +254,8 @@ func (w *COGWriter) region(l *wlevel, tx, ty int) (x0, y0, x1, y1 int) {
 // level's source) into every tile of the level that needs them, and
 // finishes the tiles that become complete.
 func (w *COGWriter) feed(l *wlevel, x0, y0, x1, y1 int, src pixelSource) error {
-	tx0, tx1 := w.tileRange(l, l.xw, l.nx, x0, x1)
-	ty0, ty1 := w.tileRange(l, l.yw, l.ny, y0, y1)
+	tx0, tx1 := w.tileRange(l.xw, l.nx, x0, x1)
+	ty0, ty1 := w.tileRange(l.yw, l.ny, y0, y1)
 	for ty := ty0; ty < ty1; ty++ {
 		for tx := tx0; tx < tx1; tx++ {
 			t, err := w.pendingTile(l, tx, ty)
@@ -448,8 +449,6 @@ func (w *COGWriter) finish(l *wlevel, tx, ty int, t *ptile) error {
 	return err
 }
 
-var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
 // spoolTile applies the predictor, compresses and appends the tile to the
 // spool file.
 func (w *COGWriter) spoolTile(l *wlevel, i int, tile []byte) error {
@@ -459,8 +458,11 @@ func (w *COGWriter) spoolTile(l *wlevel, i int, tile []byte) error {
 		scratch = make([]byte, o.BlockSize*w.pix)
 	}
 	encodePredictor(tile, o.Predictor, o.BlockSize, o.Bands, o.DType.Size(), scratch)
-	out := bufPool.Get().(*bytes.Buffer)
-	defer bufPool.Put(out)
+	out, _ := w.outPool.Get().(*bytes.Buffer)
+	if out == nil {
+		out = new(bytes.Buffer)
+	}
+	defer w.outPool.Put(out)
 	out.Reset()
 	if err := w.enc.encode(out, tile); err != nil {
 		return err

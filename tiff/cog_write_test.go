@@ -1,10 +1,13 @@
 package tiff
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -132,9 +135,9 @@ func cutWindow(bands [][]byte, width, size int, win window) [][]byte {
 	return out
 }
 
-// writeConcurrently writes the windows from 4 goroutines.
-func writeConcurrently(t testing.TB, w *COGWriter, bands [][]byte, o WriteOptions, wins []window) {
-	t.Helper()
+// writeConcurrently writes the windows from 4 goroutines and returns the
+// first error.
+func writeConcurrently(w *COGWriter, bands [][]byte, o WriteOptions, wins []window) error {
 	ch := make(chan window)
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
@@ -142,11 +145,14 @@ func writeConcurrently(t testing.TB, w *COGWriter, bands [][]byte, o WriteOption
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for win := range ch {
-				if err := w.WriteWindow(win.x, win.y, win.w, win.h, cutWindow(bands, o.Width, o.DType.Size(), win)); err != nil {
-					errs <- err
-					return
+			var first error
+			for win := range ch { // drain even after an error
+				if err := w.WriteWindow(win.x, win.y, win.w, win.h, cutWindow(bands, o.Width, o.DType.Size(), win)); err != nil && first == nil {
+					first = err
 				}
+			}
+			if first != nil {
+				errs <- first
 			}
 		}()
 	}
@@ -156,9 +162,7 @@ func writeConcurrently(t testing.TB, w *COGWriter, bands [][]byte, o WriteOption
 	close(ch)
 	wg.Wait()
 	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+	return <-errs
 }
 
 type gdalReport struct {
@@ -196,9 +200,10 @@ func validateCOG(t *testing.T, path string) {
 	}
 }
 
-func gdalCheck(t *testing.T, path string, o WriteOptions) gdalReport {
+func gdalCheck(t *testing.T, path string, o WriteOptions, extra ...string) gdalReport {
 	t.Helper()
-	cmd := exec.Command(gdalPython, "testdata/cog_write_check.py", path, strings.ToUpper(o.Resampling), itoa(o.BlockSize))
+	args := append([]string{"testdata/cog_write_check.py", path, strings.ToUpper(o.Resampling), itoa(o.BlockSize)}, extra...)
+	cmd := exec.Command(gdalPython, args...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -273,7 +278,10 @@ func TestCOGWriteGDALRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			writeConcurrently(t, w, bands, o, randomWindows(o.Width, o.Height, 400, rand.New(rand.NewPCG(uint64(ci), 1))))
+			err = writeConcurrently(w, bands, o, randomWindows(o.Width, o.Height, 400, rand.New(rand.NewPCG(uint64(ci), 1))))
+			if err != nil {
+				t.Fatal(err)
+			}
 			if err := w.Close(); err != nil {
 				t.Fatal(err)
 			}
@@ -349,4 +357,71 @@ func TestCOGWriteGDALRoundTrip(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestConvertToCOGGDAL(t *testing.T) {
+	needGDAL(t)
+	needRealData(t)
+	files := []string{
+		"s2-l2a-29rkh/B04.tif",
+		"worldcover-n00e006/ESA_WorldCover_10m_2021_v200_N00E006_Map_saotome_2048.tif",
+		"encodings-derived-s2/stack4_u16_lzw_pred2_pixel_tiled256.tif",
+		"encodings-derived-s2/b04_f32_refl_deflate_pred3_tiled256.tif",
+		"encodings-derived-s2/b04_i16_deflate_tiled256_nodata.tif",
+		"landsat7-nc-landclass96/landclass96.tif",
+	}
+	dir := t.TempDir()
+	for _, name := range files {
+		t.Run(filepath.Base(name), func(t *testing.T) {
+			src := filepath.Join(realData, name)
+			in, err := OpenFile(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer in.Close()
+			out := filepath.Join(dir, filepath.Base(name))
+			opt := WriteOptions{Overviews: -1, BlockSize: 256}
+			if err := ConvertToCOG(context.Background(), in, out, opt); err != nil {
+				t.Fatal(err)
+			}
+			validateCOG(t, out)
+			opt.Resampling = "nearest"
+			want := gdalCheck(t, src, opt, "noref")
+			got := gdalCheck(t, out, opt, "noref")
+			if fmt.Sprint(got.Size, got.DType, got.Bands) != fmt.Sprint(want.Size, want.DType, want.Bands) {
+				t.Errorf("pixels differ: got %v %s %v, want %v %s %v", got.Size, got.DType, got.Bands, want.Size, want.DType, want.Bands)
+			}
+			epsg := func(p *int) int {
+				if p == nil {
+					return 0
+				}
+				return *p
+			}
+			if fmt.Sprint(got.GT, epsg(got.EPSG), got.Nodata, got.Descriptions) != fmt.Sprint(want.GT, epsg(want.EPSG), want.Nodata, want.Descriptions) {
+				t.Errorf("metadata: got %v %v %v %q, want %v %v %v %q", got.GT, epsg(got.EPSG), got.Nodata, got.Descriptions, want.GT, epsg(want.EPSG), want.Nodata, want.Descriptions)
+			}
+			if epsg(want.EPSG) == 0 {
+				t.Logf("input has no EPSG code")
+			}
+			if fmt.Sprint(got.Colors) != fmt.Sprint(want.Colors) {
+				t.Errorf("color tables differ")
+			}
+		})
+	}
+	t.Run("cancelled", func(t *testing.T) {
+		in, err := OpenFile(filepath.Join(realData, files[0]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer in.Close()
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		sub := t.TempDir()
+		if err := ConvertToCOG(ctx, in, filepath.Join(sub, "x.tif"), WriteOptions{}); !errors.Is(err, context.Canceled) {
+			t.Errorf("got %v, want context.Canceled", err)
+		}
+		if names := dirEntries(t, sub); len(names) != 0 {
+			t.Errorf("left behind: %v", names)
+		}
+	})
 }

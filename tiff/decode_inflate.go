@@ -284,6 +284,7 @@ func (d *inflater) dynamic() error {
 
 // codes decodes a compressed block's symbols into dst from o.
 func (d *inflater) codes(dst []byte, o int) (int, error) {
+	lit, dist := &d.lit, &d.dist
 	for {
 		if d.overrun() {
 			return o, errInflateTruncated
@@ -291,9 +292,19 @@ func (d *inflater) codes(dst []byte, o int) (int, error) {
 		if d.nbits < 48 {
 			d.refill()
 		}
-		sym, err := d.decode(&d.lit)
-		if err != nil {
-			return o, err
+		// 48 bits cover a length code, its extra bits, a distance code and
+		// its extra bits (15+5+15+13), so no refill is needed below.
+		var sym int
+		if e := lit.fast[d.bits&(1<<fastBits-1)]; e != 0 {
+			n := uint(e & 15)
+			d.bits >>= n
+			d.nbits -= n
+			sym = int(e >> 4)
+		} else {
+			var err error
+			if sym, err = d.decode(lit); err != nil {
+				return o, err
+			}
 		}
 		if sym < 256 {
 			if o >= len(dst) {
@@ -310,27 +321,49 @@ func (d *inflater) codes(dst []byte, o int) (int, error) {
 		if sym >= 29 {
 			return o, errInflateData
 		}
-		n := int(lenBase[sym]) + int(d.take(uint(lenExtra[sym])))
-		ds, err := d.decode(&d.dist)
-		if err != nil {
-			return o, err
+		eb := uint(lenExtra[sym])
+		n := int(lenBase[sym]) + int(d.bits&(1<<eb-1))
+		d.bits >>= eb
+		d.nbits -= eb
+		var ds int
+		if e := dist.fast[d.bits&(1<<fastBits-1)]; e != 0 {
+			l := uint(e & 15)
+			d.bits >>= l
+			d.nbits -= l
+			ds = int(e >> 4)
+		} else {
+			var err error
+			if ds, err = d.decode(dist); err != nil {
+				return o, err
+			}
 		}
 		if ds >= 30 {
 			return o, errInflateData
 		}
-		dist := int(distBase[ds]) + int(d.take(uint(distExtra[ds])))
-		if dist > o {
+		eb = uint(distExtra[ds])
+		back := int(distBase[ds]) + int(d.bits&(1<<eb-1))
+		d.bits >>= eb
+		d.nbits -= eb
+		if back > o {
 			return o, errInflateData
 		}
 		if n > len(dst)-o {
 			n = len(dst) - o
 		}
-		if n <= dist {
-			copy(dst[o:o+n], dst[o-dist:])
+		switch {
+		case back >= 8 && o+n+8 <= len(dst):
+			// 8 bytes at a time; may write up to 7 bytes past the match,
+			// which later output overwrites.
+			for k := 0; k < n; k += 8 {
+				binary.LittleEndian.PutUint64(dst[o+k:], binary.LittleEndian.Uint64(dst[o-back+k:]))
+			}
 			o += n
-		} else {
+		case n <= back:
+			copy(dst[o:o+n], dst[o-back:])
+			o += n
+		default:
 			for end := o + n; o < end; o++ {
-				dst[o] = dst[o-dist]
+				dst[o] = dst[o-back]
 			}
 		}
 		if o >= len(dst) {

@@ -39,7 +39,9 @@ func TestCOGWriteFailureLeavesNothing(t *testing.T) {
 	}
 	cases := map[string]func(t *testing.T, w *COGWriter) error{
 		"abort": func(t *testing.T, w *COGWriter) error {
-			writeConcurrently(t, w, bands, o, wins[:len(wins)/2])
+			if err := writeConcurrently(w, bands, o, wins[:len(wins)/2]); err != nil {
+				t.Fatal(err)
+			}
 			if err := w.Abort(); err != nil {
 				t.Fatal(err)
 			}
@@ -49,16 +51,22 @@ func TestCOGWriteFailureLeavesNothing(t *testing.T) {
 			return w.Close()
 		},
 		"incomplete": func(t *testing.T, w *COGWriter) error {
-			writeConcurrently(t, w, bands, o, wins[1:])
+			if err := writeConcurrently(w, bands, o, wins[1:]); err != nil {
+				t.Fatal(err)
+			}
 			return w.Close()
 		},
 		"overlap": func(t *testing.T, w *COGWriter) error {
-			writeConcurrently(t, w, bands, o, wins[:len(wins)/2])
+			if err := writeConcurrently(w, bands, o, wins[:len(wins)/2]); err != nil {
+				t.Fatal(err)
+			}
 			win := wins[0]
 			if err := w.WriteWindow(win.x, win.y, win.w, win.h, cutWindow(bands, o.Width, 2, win)); err == nil {
 				t.Error("overlapping window accepted")
 			}
-			writeConcurrently(t, w, bands, o, wins[len(wins)/2:])
+			if err := writeConcurrently(w, bands, o, wins[len(wins)/2:]); err == nil {
+				t.Error("writes after a failure accepted")
+			}
 			return w.Close()
 		},
 		"bad window": func(t *testing.T, w *COGWriter) error {
@@ -103,7 +111,9 @@ func TestCOGWriteFailureLeavesNothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		writeConcurrently(t, w, bands, o, wins)
+		if err := writeConcurrently(w, bands, o, wins); err != nil {
+			t.Fatal(err)
+		}
 		if err := w.Close(); err != nil {
 			t.Fatal(err)
 		}

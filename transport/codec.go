@@ -38,13 +38,19 @@ func EncodeTo(buf *bytes.Buffer, c *chunk.Chunk) error {
 	return nil
 }
 
-// Decode parses a chunk from an Arrow IPC stream. Buffers are allocated
-// from mem (nil: Go's allocator).
-func Decode(data []byte, mem memory.Allocator) (*chunk.Chunk, error) {
+// Decode parses a chunk from an Arrow IPC stream. Column buffers point into
+// data (which must not change afterwards); mem allocates what cannot (nil:
+// Go's allocator).
+func Decode(data []byte, mem memory.Allocator) (c *chunk.Chunk, err error) {
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
-	r, err := ipc.NewReader(bytes.NewReader(data), ipc.WithAllocator(mem))
+	defer func() {
+		if p := recover(); p != nil {
+			c, err = nil, fmt.Errorf("transport: decode: corrupt Arrow IPC stream: %v", p)
+		}
+	}()
+	r, err := ipc.NewReaderFromMessageReader(newSliceReader(data), ipc.WithAllocator(mem))
 	if err != nil {
 		return nil, fmt.Errorf("transport: decode: %w", err)
 	}

@@ -1,0 +1,175 @@
+package operators
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/rasterflow/rasterflow/blob"
+	"github.com/rasterflow/rasterflow/chunk"
+	"github.com/rasterflow/rasterflow/geo"
+	"github.com/rasterflow/rasterflow/op"
+	"github.com/rasterflow/rasterflow/scene"
+	"github.com/rasterflow/rasterflow/tiff"
+)
+
+var cogReadSpec = &op.Spec{
+	Name: "cog.read",
+	Kind: op.Source,
+	Doc: "Reads scenes of single-band GeoTIFF/COG files (local folders, http(s):// or s3:// prefixes) as chunks, one column per band. " +
+		"Bands not on the reference grid (other resolution or CRS) are resampled or reprojected onto it window by window.",
+	Fields: []op.Field{
+		{Name: "scenes", Type: op.Strings, Required: true, Doc: "scene folders or URL prefixes; each is one scene, named by its last path element"},
+		{Name: "bands", Type: op.Strings, Default: []string{"B02", "B03", "B04", "B08"}, Doc: "bands to read, as columns"},
+		{Name: "files", Type: op.Map, Doc: "file name (or full URI) per band; default BAND.tif in the scene folder"},
+		{Name: "grid", Type: op.String, Doc: "band whose grid all others are aligned to (default: the first)"},
+		{Name: "resampling", Type: op.Map, Doc: "resampling per band onto the grid: nearest (default), bilinear, average, mode"},
+		{Name: "chunk", Type: op.Int, Default: 512, Min: op.Bound(16), Max: op.Bound(1 << 15), Doc: "chunk width and height in pixels"},
+	},
+	Flow: func(cfg *op.Config, _ []op.Schema) (op.Schema, error) {
+		r, err := newCOGRead(cfg)
+		if err != nil {
+			return op.Schema{}, err
+		}
+		s := op.Schema{ChunkPixels: r.chunk * r.chunk}
+		cols := r.probeColumns()
+		for _, b := range r.bands {
+			s.Columns = append(s.Columns, op.Column{Name: b.Name, DType: cols[b.Name]})
+		}
+		return s, nil
+	},
+	New: func(cfg *op.Config, env op.Env) (any, error) { return newCOGRead(cfg) },
+}
+
+type cogRead struct {
+	scenes []string
+	bands  []scene.Band
+	grid   string
+	chunk  int
+	files  map[string]string
+}
+
+func newCOGRead(cfg *op.Config) (*cogRead, error) {
+	r := &cogRead{scenes: cfg.Strings("scenes"), grid: cfg.String("grid"), chunk: cfg.Int("chunk"), files: cfg.Map("files")}
+	if len(r.scenes) == 0 {
+		return nil, op.Errorf("scenes", "no scenes given")
+	}
+	res := cfg.Map("resampling")
+	for _, name := range cfg.Strings("bands") {
+		m, err := scene.ParseMethod(res[name])
+		if err != nil {
+			return nil, op.Errorf("resampling", "%s: %v", name, err)
+		}
+		r.bands = append(r.bands, scene.Band{Name: name, Resampling: m})
+	}
+	if len(r.bands) == 0 {
+		return nil, op.Errorf("bands", "no bands given")
+	}
+	for k := range res {
+		if indexOf(cfg.Strings("bands"), k) < 0 {
+			return nil, op.Errorf("resampling", "band %q is not among the bands", k)
+		}
+	}
+	for k := range r.files {
+		if indexOf(cfg.Strings("bands"), k) < 0 {
+			return nil, op.Errorf("files", "band %q is not among the bands", k)
+		}
+	}
+	if r.grid != "" && indexOf(cfg.Strings("bands"), r.grid) < 0 {
+		return nil, op.Errorf("grid", "band %q is not among the bands", r.grid)
+	}
+	return r, nil
+}
+
+// SceneName is the id of a scene read from a folder or URL prefix.
+func SceneName(dir string) string {
+	return path.Base(strings.TrimRight(filepath.ToSlash(dir), "/"))
+}
+
+// bandURIs resolves each band's file within a scene.
+func (r *cogRead) bandURIs(dir string) []scene.Band {
+	out := make([]scene.Band, len(r.bands))
+	for i, b := range r.bands {
+		name := r.files[b.Name]
+		if name == "" {
+			name = b.Name + ".tif"
+		}
+		if !strings.Contains(name, "://") && !filepath.IsAbs(name) {
+			if strings.Contains(dir, "://") {
+				name = strings.TrimRight(dir, "/") + "/" + name
+			} else {
+				name = filepath.Join(dir, name)
+			}
+		}
+		b.URI = name
+		out[i] = b
+	}
+	return out
+}
+
+// probeColumns learns column types from the first scene when it is a local
+// folder that exists; otherwise it assumes uint16 bands and uint8 labels.
+func (r *cogRead) probeColumns() map[string]tiff.DType {
+	out := map[string]tiff.DType{}
+	for _, b := range r.bands {
+		out[b.Name] = tiff.Uint16
+		if strings.EqualFold(b.Name, "label") || b.Name == "SCL" {
+			out[b.Name] = tiff.Uint8
+		}
+	}
+	if strings.Contains(r.scenes[0], "://") {
+		return out
+	}
+	for _, b := range r.bandURIs(r.scenes[0]) {
+		f, err := tiff.OpenFile(b.URI)
+		if err != nil {
+			continue
+		}
+		out[b.Name] = f.Images[0].DType
+		f.Close()
+	}
+	return out
+}
+
+func (r *cogRead) Run(ctx context.Context, emit op.Emit) error {
+	for _, dir := range r.scenes {
+		if err := r.readScene(ctx, dir, emit); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *cogRead) readScene(ctx context.Context, dir string, emit op.Emit) error {
+	id := SceneName(dir)
+	sc, err := scene.Open(ctx, id, r.bandURIs(dir), scene.Options{Grid: r.grid, Blob: blob.Options{}})
+	if err != nil {
+		return err
+	}
+	defer sc.Close()
+	g := sc.Grid
+	wins := Tiles(g.Width, g.Height, r.chunk)
+	return parallel(ctx, len(wins), func(i int) error {
+		cols, err := sc.Read(ctx, wins[i])
+		if err != nil {
+			return err
+		}
+		c, err := chunk.New(chunk.Meta{Scene: id, Window: wins[i], GridW: g.Width, GridH: g.Height, CRS: g.CRS.String(), Transform: g.Transform,
+			Index: i, Total: len(wins), Attrs: map[string]string{"source": dir}}, cols)
+		if err != nil {
+			return err
+		}
+		return emit(ctx, c)
+	})
+}
+
+// gridOf rebuilds a chunk's scene grid.
+func gridOf(m chunk.Meta) (geo.Grid, error) {
+	crs, err := geo.Parse(m.CRS)
+	if err != nil {
+		return geo.Grid{}, fmt.Errorf("scene %s: CRS %q: %w", m.Scene, m.CRS, err)
+	}
+	return geo.Grid{CRS: crs, Width: m.GridW, Height: m.GridH, Transform: m.Transform}, nil
+}
