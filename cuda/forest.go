@@ -167,12 +167,12 @@ func (f *FlatForest) Predict(X [][]float32, class []uint8, conf []float32) error
 
 // DeviceForest is a FlatForest uploaded to a device. It is safe for
 // concurrent use; Predict calls on one device run one at a time.
+// Close it before closing its Device.
 type DeviceForest struct {
 	dv              *Device
 	numFeatures     int
 	numClasses      int
 	trees, maxDepth int
-	hasMap          bool
 	mu              sync.Mutex
 	nodes, proba    buffer
 	roots, classMap buffer
@@ -202,7 +202,7 @@ func (dv *Device) LoadForest(f FlatForest) (*DeviceForest, error) {
 		nodes = binary.LittleEndian.AppendUint32(nodes, uint32(f.Right[i]))
 	}
 	df := &DeviceForest{dv: dv, numFeatures: f.NumFeatures, numClasses: f.NumClasses,
-		trees: len(f.Roots), maxDepth: depth, hasMap: f.Classes != nil}
+		trees: len(f.Roots), maxDepth: depth}
 	dv.mu.Lock()
 	defer dv.mu.Unlock()
 	if dv.closed {
@@ -256,10 +256,9 @@ func (df *DeviceForest) Close() error {
 // (identical classes and confidences). X is column-major, X[feature][row];
 // class and conf are optional (nil). Rows stream through in chunks.
 func (df *DeviceForest) Predict(ctx context.Context, X [][]float32, class []uint8, conf []float32) error {
-	df.mu.Lock()
-	closed := df.closed
-	df.mu.Unlock()
-	if closed {
+	df.mu.Lock() // keeps Close from freeing the model while it is used
+	defer df.mu.Unlock()
+	if df.closed {
 		return ErrClosed
 	}
 	ref := FlatForest{NumFeatures: df.numFeatures}

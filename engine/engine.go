@@ -305,7 +305,10 @@ func (r *runner) start(drainCtx context.Context) {
 			start := time.Now()
 			err := r.prod.Run(sctx, r.emit)
 			r.m.BusyNs.Add(int64(time.Since(start)))
-			stopped := sctx.Err() != nil && ctx.Err() == nil
+			if ctx.Err() != nil {
+				return // the run failed elsewhere or was aborted
+			}
+			stopped := sctx.Err() != nil
 			if err != nil && !stopped {
 				r.fail(fmt.Errorf("stage %q (%s): %w", r.st.ID, r.st.Op, err))
 				return

@@ -22,28 +22,26 @@ func yamlMessage(err error) (int, string) {
 	return 0, msg
 }
 
-// maxProbeLines bounds the quadratic search in yamlProblem.
-const maxProbeLines = 2000
-
 // yamlProblem turns a YAML syntax error into a Problem. yaml.v3 often
 // names the line where the enclosing block began (or no line at all), so
-// the problem line is taken as the first line at which a prefix of the file
-// fails with the same error; the column is that line's indentation.
+// the problem line is taken as the shortest prefix of the file, in whole
+// lines, that fails with the same error (found by bisection: prefixes that
+// end before the problem parse, or fail differently); the column is that
+// line's indentation.
 func yamlProblem(file string, data []byte, err error) Problem {
 	line, msg := yamlMessage(err)
 	lines := bytes.SplitAfter(data, []byte("\n"))
-	if len(lines) <= maxProbeLines {
-		for k := 1; k <= len(lines); k++ {
-			var n yaml.Node
-			perr := yaml.Unmarshal(bytes.Join(lines[:k], nil), &n)
-			if perr == nil {
-				continue
-			}
-			if _, pmsg := yamlMessage(perr); pmsg == msg {
-				line = k
-				break
-			}
+	failsSame := func(k int) bool {
+		var n yaml.Node
+		perr := yaml.Unmarshal(bytes.Join(lines[:k], nil), &n)
+		if perr == nil {
+			return false
 		}
+		_, pmsg := yamlMessage(perr)
+		return pmsg == msg
+	}
+	if k := sort.Search(len(lines), func(k int) bool { return failsSame(k + 1) }); k < len(lines) {
+		line = k + 1
 	}
 	p := Problem{File: file, Line: line, Col: 1, Msg: "invalid YAML: " + msg}
 	if line >= 1 && line <= len(lines) {

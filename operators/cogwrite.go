@@ -3,6 +3,8 @@ package operators
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -104,6 +106,9 @@ func (o *cogWrite) create(c *chunk.Chunk) (*tiff.COGWriter, string, error) {
 	}
 	if o.colormap == "worldcover" {
 		opt.ColorMap = WorldCoverColorMap()
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, "", err
 	}
 	w, err := tiff.CreateCOG(path, opt)
 	if err != nil {

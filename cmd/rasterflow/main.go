@@ -21,7 +21,9 @@ func commands() []command {
 		{"validate", "FILE [--set K=V]...", "check a pipeline and report problems with file:line:col", cmdValidate},
 		{"graph", "FILE [--format dot|mermaid]", "print the compiled stage graph", cmdGraph},
 		{"operators", "[NAME]", "list operators and their settings", cmdOperators},
-		{"synth", "OUTDIR [--size N] [--seed S]", "write a synthetic Sentinel-2-like scene", cmdSynth},
+		{"synth", "OUTDIR [--size N] [--seed S]", "write a synthetic Sentinel-2-like scene as COGs", cmdSynth},
+		{"info", "PATH|URL", "describe a GeoTIFF/COG as JSON", cmdInfo},
+		{"convert", "IN OUT [--compress deflate|zstd|lzw] [--blocksize N]", "rewrite a TIFF as a COG", cmdConvert},
 		{"bench", "transport", "measure components", cmdBench},
 	}
 }

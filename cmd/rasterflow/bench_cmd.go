@@ -1,0 +1,10 @@
+package main
+
+import (
+	"fmt"
+	"io"
+)
+
+func cmdBench(args []string, stdout, stderr io.Writer) error {
+	return fmt.Errorf("no benchmarks wired yet")
+}
