@@ -87,8 +87,10 @@ func (dv *Device) run(ctx context.Context, j job) error {
 		}
 	}()
 	for i := range st {
+		st[i].slot = dv.slots[i]
+	}
+	for i := range st {
 		s := &st[i]
-		s.slot = dv.slots[i]
 		if s.in, err = dv.pool.alloc(int64(c) * j.inRow); err != nil {
 			return err
 		}

@@ -172,7 +172,7 @@ func (m *Model) UnmarshalBinary(data []byte) error {
 	}
 	h.Params.Workers = 0
 	*m = Model{features: h.Features, classes: classes, params: h.Params, info: h.Info, metrics: h.Metrics, trees: trees}
-	return nil
+	return m.compile()
 }
 
 // reader is a bounds-checked little-endian cursor; after the first short

@@ -10,7 +10,8 @@ import (
 	"sync/atomic"
 )
 
-// node is a packed 16-byte tree node. An internal node sends a row to Child
+// node is a packed 16-byte tree node, the stored form (prediction uses
+// bnode, built from it by compile). An internal node sends a row to Child
 // when x[Feature] <= Threshold (NaN included: NaN > t is false) and to
 // Child+1 otherwise; children are adjacent. A leaf loops on itself (Child is
 // its own index, Threshold +Inf, Feature 0) so that prediction can walk a
@@ -29,6 +30,10 @@ type tree struct {
 	nodes []node
 	proba []float32
 	depth int // longest root-to-leaf path, in edges
+
+	// prediction form (see compile): 8-byte nodes comparing bin indices
+	bnodes []bnode
+	leafOf []int32 // leaf row of every leaf node
 }
 
 // Info describes the training run; it is stored in the model file.
@@ -48,6 +53,7 @@ type Model struct {
 	metrics  json.RawMessage
 	trees    []tree
 	workers  int
+	edges    []*[maxEdges]float32 // per feature: sorted distinct thresholds, padded with +Inf
 }
 
 // Features returns the feature names in the order Predict expects them.
@@ -132,6 +138,9 @@ const (
 // callers wanting NaN pixels as nodata mask them out themselves.
 func (m *Model) Predict(X [][]float32, class []uint8, proba [][]float32, conf []float32) error {
 	nf, nk := len(m.features), len(m.classes)
+	if nf == 0 || m.edges == nil {
+		return fmt.Errorf("forest: Predict on an empty model (use Train or Load)")
+	}
 	if len(X) != nf {
 		return fmt.Errorf("%w: Predict got %d feature columns, model has %d", ErrShape, len(X), nf)
 	}
@@ -171,7 +180,7 @@ func (m *Model) Predict(X [][]float32, class []uint8, proba [][]float32, conf []
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
-			buf := make([]float32, min(rows, blockRows)*nf)
+			buf := make([]uint8, min(rows, blockRows)*nf)
 			acc := make([]float32, min(rows, blockRows)*nk)
 			for {
 				b := int(next.Add(1) - 1)
@@ -186,102 +195,4 @@ func (m *Model) Predict(X [][]float32, class []uint8, proba [][]float32, conf []
 	}
 	wg.Wait()
 	return nil
-}
-
-// predictBlock handles rows [r0,r1): it transposes them row-major into buf,
-// walks every tree over the whole block (the tree stays in cache) and sums
-// leaf probabilities into acc.
-func (m *Model) predictBlock(X [][]float32, r0, r1 int, buf, acc []float32, class []uint8, proba [][]float32, conf []float32) {
-	nf, nk, n := len(m.features), len(m.classes), r1-r0
-	for f, col := range X {
-		for r, v := range col[r0:r1] {
-			buf[r*nf+f] = v
-		}
-	}
-	acc = acc[:n*nk]
-	clear(acc)
-	for ti := range m.trees {
-		t := &m.trees[ti]
-		nodes, pr, depth := t.nodes, t.proba, t.depth
-		r := 0
-		for ; r+4 <= n; r += 4 { // four independent walks keep the core busy
-			i0, i1, i2, i3 := walk4(nodes, buf[r*nf:], buf[(r+1)*nf:], buf[(r+2)*nf:], buf[(r+3)*nf:], depth)
-			addLeaf(acc[r*nk:], pr, nodes[i0].Leaf, nk)
-			addLeaf(acc[(r+1)*nk:], pr, nodes[i1].Leaf, nk)
-			addLeaf(acc[(r+2)*nk:], pr, nodes[i2].Leaf, nk)
-			addLeaf(acc[(r+3)*nk:], pr, nodes[i3].Leaf, nk)
-		}
-		for ; r < n; r++ {
-			i := walk(nodes, buf[r*nf:], depth)
-			addLeaf(acc[r*nk:], pr, nodes[i].Leaf, nk)
-		}
-	}
-	inv := 1 / float32(len(m.trees))
-	for r := range n {
-		a := acc[r*nk : r*nk+nk]
-		best := 0
-		for k := 1; k < nk; k++ {
-			if a[k] > a[best] {
-				best = k
-			}
-		}
-		if class != nil {
-			class[r0+r] = m.classes[best]
-		}
-		if conf != nil {
-			conf[r0+r] = a[best] * inv
-		}
-		if proba != nil {
-			for k := range nk {
-				proba[k][r0+r] = a[k] * inv
-			}
-		}
-	}
-}
-
-// walk returns the leaf reached by row after depth steps (leaves loop on
-// themselves). The comparison feeds an add, not a branch, so the compiler
-// emits SETcc and the walk has no data-dependent branch.
-func walk(nodes []node, row []float32, depth int) int32 {
-	var i int32
-	for range depth {
-		nd := &nodes[i]
-		var right int32
-		if row[nd.Feature] > nd.Threshold {
-			right = 1
-		}
-		i = nd.Child + right
-	}
-	return i
-}
-
-// walk4 is walk for four rows at once.
-func walk4(nodes []node, r0, r1, r2, r3 []float32, depth int) (i0, i1, i2, i3 int32) {
-	for range depth {
-		n0, n1, n2, n3 := &nodes[i0], &nodes[i1], &nodes[i2], &nodes[i3]
-		var b0, b1, b2, b3 int32
-		if r0[n0.Feature] > n0.Threshold {
-			b0 = 1
-		}
-		if r1[n1.Feature] > n1.Threshold {
-			b1 = 1
-		}
-		if r2[n2.Feature] > n2.Threshold {
-			b2 = 1
-		}
-		if r3[n3.Feature] > n3.Threshold {
-			b3 = 1
-		}
-		i0, i1, i2, i3 = n0.Child+b0, n1.Child+b1, n2.Child+b2, n3.Child+b3
-	}
-	return
-}
-
-// addLeaf adds the probability row of leaf to acc[:nk].
-func addLeaf(acc, proba []float32, leaf int32, nk int) {
-	p := proba[int(leaf)*nk : int(leaf)*nk+nk]
-	a := acc[:nk]
-	for k, v := range p {
-		a[k] += v
-	}
 }

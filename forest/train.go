@@ -135,6 +135,9 @@ func Train(ctx context.Context, d Dataset, p Params) (*Model, error) {
 		m.info.Nodes += len(t.nodes)
 		m.info.Leaves += len(t.proba) / b.k
 	}
+	if err := m.compile(); err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 

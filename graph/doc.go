@@ -16,11 +16,22 @@
 //	    with: {indices: [ndvi]}
 //
 // Scalars may use ${VAR} and ${VAR:default}; VAR comes from --set VAR=value,
-// then the environment. --set STAGE.SETTING=value overrides one setting.
+// then the environment. A value that is only ${VAR} takes the type of what
+// it becomes (${n:4} is an integer, ${ix:[ndvi, ndwi]} a list); inside a
+// flow mapping or list write it quoted ({size: "${size:4096}"}), since
+// YAML reads the braces there. --set STAGE.SETTING=value overrides one
+// setting; its value is YAML ([ndvi, ndwi], 4096), except for string
+// settings, which take it literally. A --set that neither a ${VAR} nor a
+// stage uses is a problem (usually a typo). Anchors, aliases and merge keys
+// (<<: *defaults) are expanded before validation.
 //
-// Every problem is reported with file:line:col and, where one helps, a hint
-// ("did you mean ..."). Validation covers the YAML shape, operators and
-// settings against their specs, the `in` references (unknown, duplicate,
-// cyclic) and data flow: each operator's Flow checks that its input has the
-// columns it needs and the chunk size fits the transport's message limit.
+// Every problem is reported with file:line:col (--set problems with the
+// file alone) and, where one helps, a hint ("did you mean ..."), sorted by
+// position. Validation covers the YAML syntax, the file's shape, operators
+// and settings against their specs (types, bounds, enums, required), the
+// `in` references (unknown, repeated, self, cycles with their path) and, once
+// all that is clean, data flow in topological order: each operator's Flow
+// checks that its input has the columns it needs (reported at the setting
+// that asks for them), and each stage's chunks must fit the transport's
+// message limit (Options.MaxPayload).
 package graph

@@ -21,6 +21,10 @@ type Pipeline struct {
 	File   string
 	Name   string
 	Stages []*Stage // in topological order: every stage after its inputs
+	// Warnings are findings that do not stop the pipeline, such as a --set
+	// variable the file does not use (scripts often pass one set of
+	// variables to several pipelines).
+	Warnings Problems
 }
 
 // Stage is one compiled stage.
@@ -79,6 +83,7 @@ type loader struct {
 	file     string
 	opt      Options
 	problems Problems
+	warnings Problems
 	// ids lists the stage ids seen, sorted, for hints.
 	ids []string
 	// stages are the stages with a known operator, in file order.
@@ -132,6 +137,7 @@ func Load(file string, data []byte, opt Options) (*Pipeline, error) {
 		})
 		return nil, l.problems
 	}
+	p.Warnings = l.warnings
 	return p, nil
 }
 
@@ -158,7 +164,7 @@ func (l *loader) unusedSets() {
 					hint = fmt.Sprintf("to change stage %q's setting use --set %s.%s=%s", st.ID, st.ID, k, l.opt.Vars[k])
 				}
 			}
-			l.addf(nil, hint, "--set %s=%s: the pipeline has no variable %s", k, l.opt.Vars[k], k)
+			l.warnings = append(l.warnings, Problem{File: l.file, Hint: hint, Msg: fmt.Sprintf("--set %s=%s: the pipeline has no variable %s", k, l.opt.Vars[k], k)})
 		}
 	}
 }

@@ -113,14 +113,13 @@ func TestInterpolation(t *testing.T) {
 // (and a bare list a list), while text around a variable keeps it a string.
 func TestBareVarTakesValueType(t *testing.T) {
 	var doc struct {
-		N     any `yaml:"n"`
-		S     any `yaml:"s"`
-		Q     any `yaml:"q"`
-		L     any `yaml:"l"`
-		Unset any `yaml:"unset"`
+		N any `yaml:"n"`
+		S any `yaml:"s"`
+		Q any `yaml:"q"`
+		L any `yaml:"l"`
 	}
 	l := &loader{opt: Options{}, usedVars: map[string]bool{}, unresolved: map[*yaml.Node]bool{}}
-	root := parseNode(t, "n: ${n:4}\ns: v${n:4}\nq: \"${n:4}\"\nl: ${l:[a, b]}\nunset: x\n")
+	root := parseNode(t, "n: ${n:4}\ns: v${n:4}\nq: \"${n:4}\"\nl: ${l:[a, b]}\n")
 	l.interpolate(root)
 	if err := root.Decode(&doc); err != nil {
 		t.Fatal(err)
@@ -204,8 +203,6 @@ stages:
 			[]string{`test.yaml:5:9: stage "ndvi": setting "indices": "ndvj" is not one of evi, mndwi, nbr, ndbi, ndmi, ndvi, ndwi, savi (did you mean "ndvi"?; given by --set ndvi.indices=[ndvi, ndvj])`}},
 		{"flow", map[string]string{"scene.bands": "B04"},
 			[]string{`test.yaml:7:9: stage "ndvi" (indices): setting "indices": ndvi needs band B08 but the input has only B04,label ("indices" is not set and defaults to [ndvi ndwi]; input from stage "scene")`}},
-		{"unused variable", map[string]string{"size": "64"},
-			[]string{`test.yaml: --set size=64: the pipeline has no variable size (to change stage "scene"'s setting use --set scene.size=64)`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -215,10 +212,28 @@ stages:
 	}
 }
 
-func TestUnusedVariableTypo(t *testing.T) {
+// TestUnusedVariableWarns checks that an unused --set variable is a
+// warning (with a hint), not an error: scripts pass one set of variables to
+// several pipelines.
+func TestUnusedVariableWarns(t *testing.T) {
 	src := "pipeline: p\nstages:\n  - {id: scene, op: synth, with: {size: \"${size:64}\"}}\n"
-	_, err := load(t, src, map[string]string{"szie": "128"}, nil)
-	wantProblems(t, err, `test.yaml: --set szie=128: the pipeline has no variable szie (did you mean "size"?)`)
+	p, err := load(t, src, map[string]string{"szie": "128"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `test.yaml: --set szie=128: the pipeline has no variable szie (did you mean "size"?)`
+	if got := p.Warnings.Error(); got != want {
+		t.Fatalf("warnings:\n got %s\nwant %s", got, want)
+	}
+	src = "pipeline: overrides\nstages:\n  - id: scene\n    op: synth\n"
+	p, err = load(t, src, map[string]string{"size": "64"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = `test.yaml: --set size=64: the pipeline has no variable size (to change stage "scene"'s setting use --set scene.size=64)`
+	if got := p.Warnings.Error(); got != want {
+		t.Fatalf("warnings:\n got %s\nwant %s", got, want)
+	}
 }
 
 // TestAnchors checks that aliases and merge keys are expanded before

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -48,5 +49,37 @@ func TestRender(t *testing.T) {
 			}
 			golden(t, c.golden, b.String())
 		})
+	}
+}
+
+// TestDOTParses feeds the DOT output to Graphviz, which must accept it and
+// draw every stage and edge.
+func TestDOTParses(t *testing.T) {
+	dot, err := exec.LookPath("dot")
+	if err != nil {
+		t.Skip("Graphviz dot not installed")
+	}
+	p := mustLoad(t, fanPipeline, nil, nil)
+	var b strings.Builder
+	if err := p.WriteDOT(&b); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(dot, "-Tplain")
+	cmd.Stdin = strings.NewReader(b.String())
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("dot: %v\n%s", err, b.String())
+	}
+	nodes, edges := 0, 0
+	for _, l := range strings.Split(string(out), "\n") {
+		switch {
+		case strings.HasPrefix(l, "node "):
+			nodes++
+		case strings.HasPrefix(l, "edge "):
+			edges++
+		}
+	}
+	if nodes != 5 || edges != 5 {
+		t.Errorf("dot drew %d nodes and %d edges, want 5 and 5:\n%s", nodes, edges, out)
 	}
 }

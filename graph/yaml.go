@@ -52,6 +52,8 @@ func yamlProblem(file string, data []byte, err error) Problem {
 			p.Hint = "indent with spaces, not tabs"
 		case strings.Contains(text, "${") && strings.ContainsAny(text, "{[") && strings.Contains(msg, "expected"):
 			p.Hint = `inside {...} or [...] quote variables: "${VAR}"`
+		case strings.Contains(msg, "expected ',' or"):
+			p.Hint = "check the brackets and quotes"
 		case strings.Contains(msg, "indicator") || strings.Contains(msg, "expected key") || strings.Contains(msg, "not allowed in this context"):
 			p.Hint = "check the indentation"
 		}

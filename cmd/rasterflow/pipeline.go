@@ -34,13 +34,19 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func loadPipeline(path string, sets setFlag, maxPayload int) (*graph.Pipeline, error) {
-	return graph.LoadFile(path, graph.Options{
+func loadPipeline(path string, sets setFlag, maxPayload int, stderr io.Writer) (*graph.Pipeline, error) {
+	p, err := graph.LoadFile(path, graph.Options{
 		Registry:   operators.Registry(),
 		Vars:       sets,
 		LookupEnv:  os.LookupEnv,
 		MaxPayload: maxPayload,
 	})
+	if err == nil {
+		for _, w := range p.Warnings {
+			fmt.Fprintf(stderr, "warning: %s\n", w)
+		}
+	}
+	return p, err
 }
 
 func cmdValidate(args []string, stdout, stderr io.Writer) error {
@@ -54,7 +60,7 @@ func cmdValidate(args []string, stdout, stderr io.Writer) error {
 	if len(pos) != 1 {
 		return fmt.Errorf("want one pipeline file")
 	}
-	p, err := loadPipeline(pos[0], sets, transport.MaxEmbeddedPayload)
+	p, err := loadPipeline(pos[0], sets, transport.MaxEmbeddedPayload, stderr)
 	if err != nil {
 		var ps graph.Problems
 		if errors.As(err, &ps) {
@@ -80,7 +86,7 @@ func cmdGraph(args []string, stdout, stderr io.Writer) error {
 	if len(pos) != 1 {
 		return fmt.Errorf("want one pipeline file")
 	}
-	p, err := loadPipeline(pos[0], sets, transport.MaxEmbeddedPayload)
+	p, err := loadPipeline(pos[0], sets, transport.MaxEmbeddedPayload, stderr)
 	if err != nil {
 		return err
 	}
@@ -106,7 +112,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if len(pos) != 1 {
 		return fmt.Errorf("want one pipeline file")
 	}
-	p, err := loadPipeline(pos[0], sets, transport.MaxEmbeddedPayload)
+	p, err := loadPipeline(pos[0], sets, transport.MaxEmbeddedPayload, stderr)
 	if err != nil {
 		return err
 	}
