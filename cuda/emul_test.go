@@ -79,7 +79,7 @@ func TestEmulStreamsLargerThanPool(t *testing.T) {
 	testStreamsLargerThanPool(t, fakeDriver(t, 1<<30), 100_000, 256<<10)
 }
 
-// TestEmulChunksOverlap checks the chunking: with 3 streams and small
+// TestEmulChunking checks the chunking: with 3 streams and small
 // chunks every chunk is one launch per spec group, on alternating streams.
 func TestEmulChunking(t *testing.T) {
 	dv := openFake(t, DeviceOptions{Streams: 3, ChunkRows: 1000})

@@ -1,6 +1,8 @@
 package forest
 
 import (
+	"github.com/rasterflow/rasterflow/internal/atomicfile"
+
 	"bufio"
 	"encoding/binary"
 	"encoding/json"
@@ -9,7 +11,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 )
 
 // Model file layout (version 1, all integers little-endian):
@@ -246,23 +247,8 @@ func (m *Model) WriteFile(path string) error {
 }
 
 func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
+	if err := atomicfile.WriteFile(path, data, 0o644); err != nil {
 		return fmt.Errorf("forest: %w", err)
-	}
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("forest: writing %s: %w", path, err)
 	}
 	return nil
 }

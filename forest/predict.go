@@ -104,12 +104,11 @@ func (m *Model) predictBlock(X [][]float32, r0, r1 int, buf []uint8, acc []float
 		t := &m.trees[ti]
 		nodes, leafOf, pr, depth := t.bnodes, t.leafOf, t.proba, t.depth
 		r := 0
-		for ; r+4 <= n; r += 4 { // four independent walks keep the core busy
-			i0, i1, i2, i3 := walk4(nodes, buf[r*nf:], buf[(r+1)*nf:], buf[(r+2)*nf:], buf[(r+3)*nf:], depth)
-			addLeaf(acc[r*nk:], pr, leafOf[i0], nk)
-			addLeaf(acc[(r+1)*nk:], pr, leafOf[i1], nk)
-			addLeaf(acc[(r+2)*nk:], pr, leafOf[i2], nk)
-			addLeaf(acc[(r+3)*nk:], pr, leafOf[i3], nk)
+		for ; r+8 <= n; r += 8 {
+			i0, i1, i2, i3, i4, i5, i6, i7 := walk8(nodes, buf[r*nf:], nf, depth)
+			for j, l := range [8]int32{i0, i1, i2, i3, i4, i5, i6, i7} {
+				addLeaf(acc[(r+j)*nk:], pr, leafOf[l], nk)
+			}
 		}
 		for ; r < n; r++ {
 			addLeaf(acc[r*nk:], pr, leafOf[walk(nodes, buf[r*nf:], depth)], nk)
@@ -154,11 +153,14 @@ func walk(nodes []bnode, row []uint8, depth int) int32 {
 	return i
 }
 
-// walk4 is walk for four rows at once.
-func walk4(nodes []bnode, r0, r1, r2, r3 []uint8, depth int) (i0, i1, i2, i3 int32) {
+// walk8 is walk for eight rows at once: eight independent dependency chains
+// hide the latency of the node and row loads.
+func walk8(nodes []bnode, rows []uint8, nf, depth int) (i0, i1, i2, i3, i4, i5, i6, i7 int32) {
+	r0, r1, r2, r3, r4, r5, r6, r7 := rows[:nf], rows[nf:2*nf], rows[2*nf:3*nf], rows[3*nf:4*nf], rows[4*nf:5*nf], rows[5*nf:6*nf], rows[6*nf:7*nf], rows[7*nf:8*nf]
 	for range depth {
 		n0, n1, n2, n3 := &nodes[i0], &nodes[i1], &nodes[i2], &nodes[i3]
-		var b0, b1, b2, b3 int32
+		n4, n5, n6, n7 := &nodes[i4], &nodes[i5], &nodes[i6], &nodes[i7]
+		var b0, b1, b2, b3, b4, b5, b6, b7 int32
 		if r0[n0.feat] > n0.bin {
 			b0 = 1
 		}
@@ -171,7 +173,20 @@ func walk4(nodes []bnode, r0, r1, r2, r3 []uint8, depth int) (i0, i1, i2, i3 int
 		if r3[n3.feat] > n3.bin {
 			b3 = 1
 		}
+		if r4[n4.feat] > n4.bin {
+			b4 = 1
+		}
+		if r5[n5.feat] > n5.bin {
+			b5 = 1
+		}
+		if r6[n6.feat] > n6.bin {
+			b6 = 1
+		}
+		if r7[n7.feat] > n7.bin {
+			b7 = 1
+		}
 		i0, i1, i2, i3 = n0.child+b0, n1.child+b1, n2.child+b2, n3.child+b3
+		i4, i5, i6, i7 = n4.child+b4, n5.child+b5, n6.child+b6, n7.child+b7
 	}
 	return
 }

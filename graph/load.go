@@ -169,7 +169,7 @@ func (l *loader) unusedSets() {
 	}
 }
 
-var varRe = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_.]*)(?::([^}]*))?\}`)
+var varRe = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_.]*)(?::((?:[^{}]|\{[^{}]*\})*))?\}`)
 
 // lookup resolves a variable from Vars, then the environment.
 func (l *loader) lookup(name string) (string, bool) {

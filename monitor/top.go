@@ -14,17 +14,31 @@ import (
 // WriteTable prints a view's stages, grouped by pipeline: throughput,
 // the fractions busy and back-pressured, backlog, latency and errors.
 func WriteTable(w io.Writer, v View) error {
-	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
-	pipeline := "\x00"
-	for _, r := range v.Stages {
-		if r.Pipeline != pipeline {
-			if pipeline != "\x00" {
-				fmt.Fprintln(tw, "\t")
-			}
-			pipeline = r.Pipeline
-			fmt.Fprintf(tw, "pipeline %s\t\n", r.Pipeline)
-			fmt.Fprintln(tw, "stage\top\tworkers\treplicas\tchunks/s\tMpixel/s\tMB/s\tbusy\tback-pressured\tin-flight\tp50\tp99\terrors\tstate\t")
+	if len(v.Stages) == 0 {
+		_, err := fmt.Fprintln(w, "no stages yet")
+		return err
+	}
+	for i := 0; i < len(v.Stages); {
+		j := i + 1
+		for j < len(v.Stages) && v.Stages[j].Pipeline == v.Stages[i].Pipeline {
+			j++
 		}
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "pipeline %s\n", v.Stages[i].Pipeline)
+		if err := writeRows(w, v.Stages[i:j]); err != nil {
+			return err
+		}
+		i = j
+	}
+	return nil
+}
+
+func writeRows(w io.Writer, rates []Rate) error {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "stage\top\tworkers\treplicas\tchunks/s\tMpixel/s\tMB/s\tbusy\tback-pressured\tin-flight\tp50\tp99\terrors\tstate\t")
+	for _, r := range rates {
 		state := r.State
 		if r.Stale {
 			state = "stale"
@@ -32,9 +46,6 @@ func WriteTable(w io.Writer, v View) error {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.1f\t%.2f\t%.1f\t%.0f%%\t%.0f%%\t%d\t%s\t%s\t%d\t%s\t\n",
 			r.Stage, r.Op, r.Workers, r.Replicas, r.ChunksPerSec(), r.PixelsPerSec()/1e6, r.BytesPerSec()/1e6,
 			100*r.Busy, 100*r.Blocked, r.InFlight, formatSeconds(r.P50), formatSeconds(r.P99), r.Errors, state)
-	}
-	if len(v.Stages) == 0 {
-		fmt.Fprintln(tw, "no stages yet\t")
 	}
 	return tw.Flush()
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/rasterflow/rasterflow/geo"
 	"github.com/rasterflow/rasterflow/op"
 	"github.com/rasterflow/rasterflow/scene"
+	"github.com/rasterflow/rasterflow/synth"
 	"github.com/rasterflow/rasterflow/tiff"
 )
 
@@ -25,7 +26,7 @@ var cogReadSpec = &op.Spec{
 		{Name: "bands", Type: op.Strings, Default: []string{"B02", "B03", "B04", "B08"}, Doc: "bands to read, as columns"},
 		{Name: "files", Type: op.Map, Doc: "file name (or full URI) per band; default BAND.tif in the scene folder"},
 		{Name: "grid", Type: op.String, Doc: "band whose grid all others are aligned to (default: the first)"},
-		{Name: "resampling", Type: op.Map, Doc: "resampling per band onto the grid: nearest (default), bilinear, average, mode"},
+		{Name: "resampling", Type: op.Map, Doc: "resampling per band onto the grid: nearest (default), bilinear, average, mode; entries for bands not read are ignored"},
 		{Name: "chunk", Type: op.Int, Default: 512, Min: op.Bound(16), Max: op.Bound(1 << 15), Doc: "chunk width and height in pixels"},
 	},
 	Flow: func(cfg *op.Config, _ []op.Schema) (op.Schema, error) {
@@ -66,11 +67,6 @@ func newCOGRead(cfg *op.Config) (*cogRead, error) {
 	}
 	if len(r.bands) == 0 {
 		return nil, op.Errorf("bands", "no bands given")
-	}
-	for k := range res {
-		if indexOf(cfg.Strings("bands"), k) < 0 {
-			return nil, op.Errorf("resampling", "band %q is not among the bands", k)
-		}
 	}
 	for k := range r.files {
 		if indexOf(cfg.Strings("bands"), k) < 0 {
@@ -122,6 +118,8 @@ func (r *cogRead) probeColumns() map[string]tiff.DType {
 	if strings.Contains(r.scenes[0], "://") {
 		return out
 	}
+	// Relative paths are probed from the working directory, as the run
+	// will open them.
 	for _, b := range r.bandURIs(r.scenes[0]) {
 		f, err := tiff.OpenFile(b.URI)
 		if err != nil {
@@ -143,6 +141,9 @@ func (r *cogRead) Run(ctx context.Context, emit op.Emit) error {
 }
 
 func (r *cogRead) readScene(ctx context.Context, dir string, emit op.Emit) error {
+	if strings.HasPrefix(dir, synthScheme) {
+		return r.readSynth(ctx, dir, emit)
+	}
 	id := SceneName(dir)
 	sc, err := scene.Open(ctx, id, r.bandURIs(dir), scene.Options{Grid: r.grid, Blob: blob.Options{}})
 	if err != nil {
@@ -172,4 +173,59 @@ func gridOf(m chunk.Meta) (geo.Grid, error) {
 		return geo.Grid{}, fmt.Errorf("scene %s: CRS %q: %w", m.Scene, m.CRS, err)
 	}
 	return geo.Grid{CRS: crs, Width: m.GridW, Height: m.GridH, Transform: m.Transform}, nil
+}
+
+// synthScheme names a synthetic scene instead of a folder:
+// synth://SIZE/SEED reads the scene `rasterflow synth --size SIZE --seed
+// SEED` would write, generated window by window without files.
+const synthScheme = "synth://"
+
+func parseSynthURI(uri string) (size int, seed uint64, err error) {
+	rest := strings.TrimPrefix(uri, synthScheme)
+	a, b, _ := strings.Cut(rest, "/")
+	if b == "" {
+		b = "1"
+	}
+	if _, err := fmt.Sscan(a, &size); err != nil || size < 1 || size > 1<<20 {
+		return 0, 0, fmt.Errorf("cog.read: bad synthetic scene %q: want synth://SIZE/SEED", uri)
+	}
+	if _, err := fmt.Sscan(b, &seed); err != nil {
+		return 0, 0, fmt.Errorf("cog.read: bad synthetic scene %q: want synth://SIZE/SEED", uri)
+	}
+	return size, seed, nil
+}
+
+func (r *cogRead) readSynth(ctx context.Context, uri string, emit op.Emit) error {
+	size, seed, err := parseSynthURI(uri)
+	if err != nil {
+		return err
+	}
+	sc := synth.Scene{Size: size, Seed: seed}
+	crs, gt := sc.Grid()
+	zero := 0.0
+	for _, b := range r.bands {
+		if b.Name != "label" && indexOf(synth.Bands, b.Name) < 0 {
+			return fmt.Errorf("cog.read: synthetic scene %s has no band %s (it has %s and label)", uri, b.Name, strings.Join(synth.Bands, ","))
+		}
+	}
+	id := fmt.Sprintf("synth-%d-%d", size, seed)
+	wins := Tiles(size, size, r.chunk)
+	return parallel(ctx, len(wins), func(i int) error {
+		w := wins[i]
+		px := sc.Render(w.X, w.Y, w.W, w.H)
+		cols := make([]chunk.Col, len(r.bands))
+		for k, b := range r.bands {
+			if b.Name == "label" {
+				cols[k] = chunk.Col{Name: "label", DType: tiff.Uint8, Nodata: &zero, Data: px.Label}
+				continue
+			}
+			cols[k] = chunk.Col{Name: b.Name, DType: tiff.Uint16, Nodata: &zero, Data: chunk.Bytes(px.Bands[indexOf(synth.Bands, b.Name)])}
+		}
+		c, err := chunk.New(chunk.Meta{Scene: id, Window: w, GridW: size, GridH: size, CRS: crs, Transform: gt, Index: i, Total: len(wins),
+			Attrs: map[string]string{"source": uri}}, cols)
+		if err != nil {
+			return err
+		}
+		return emit(ctx, c)
+	})
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -15,11 +17,16 @@ import (
 	"github.com/rasterflow/rasterflow/tiff"
 )
 
+// modelReady is the column of the one-row chunk rf.train emits once its
+// model file is written; an rf.predict stage with wait_for_model reads it.
+const modelReady = "model_ready"
+
 var rfTrainSpec = &op.Spec{
 	Name: "rf.train",
-	Kind: op.Sink,
+	Kind: op.Transform,
 	Doc: "Collects sampled rows (from `sample`) and, when its input ends, trains a random forest, evaluates it on the " +
-		"validation rows (split = 1) and writes the model file and a JSON report (accuracy, kappa, per-class F1, confusion matrix, timings).",
+		"validation rows (split = 1) and writes the model file and a JSON report (accuracy, kappa, per-class F1, confusion matrix, timings). " +
+		"It then emits one `model_ready` row, so an rf.predict stage in the same pipeline can wait for the model.",
 	Fields: []op.Field{
 		{Name: "model", Type: op.String, Required: true, Doc: "model file to write"},
 		{Name: "report", Type: op.String, Doc: "JSON report to write (a confusion-matrix PNG is written next to it)"},
@@ -42,7 +49,7 @@ var rfTrainSpec = &op.Spec{
 		if err := s.Require(cfg.Strings("features")...); err != nil {
 			return s, &op.SettingError{Setting: "features", Err: err}
 		}
-		return op.Schema{}, nil
+		return op.Schema{Columns: []op.Column{{Name: modelReady, DType: tiff.Uint8}}, ChunkPixels: 1}, nil
 	},
 	New: func(cfg *op.Config, env op.Env) (any, error) {
 		p := forest.DefaultParams()
@@ -125,7 +132,19 @@ type TrainReport struct {
 	TrainSeconds    float64         `json:"train_seconds"`
 }
 
-func (t *rfTrain) Finish(ctx context.Context, _ op.Emit) error {
+func (t *rfTrain) Finish(ctx context.Context, emit op.Emit) error {
+	if err := t.finish(ctx); err != nil {
+		return err
+	}
+	c, err := chunk.New(chunk.Meta{Scene: "model", Window: chunk.Window{W: 1, H: 1}, GridW: 1, GridH: 1, Total: 1, Attrs: map[string]string{"model": t.model}},
+		[]chunk.Col{{Name: modelReady, DType: tiff.Uint8, Data: []byte{1}}})
+	if err != nil {
+		return err
+	}
+	return emit(ctx, c)
+}
+
+func (t *rfTrain) finish(ctx context.Context) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if len(t.train.Y) == 0 {
@@ -159,6 +178,9 @@ func (t *rfTrain) Finish(ctx context.Context, _ op.Emit) error {
 		t.log("rf.train: %d trees on %d samples in %.2fs; validation accuracy %.4f, kappa %.4f on %d samples",
 			t.params.Trees, len(t.train.Y), rep.TrainSeconds, met.Accuracy, met.Kappa, len(t.val.Y))
 	}
+	if err := os.MkdirAll(filepath.Dir(t.model), 0o755); err != nil {
+		return fmt.Errorf("rf.train: %w", err)
+	}
 	if err := m.WriteFile(t.model); err != nil {
 		return fmt.Errorf("rf.train: %w", err)
 	}
@@ -186,9 +208,27 @@ var rfPredictSpec = &op.Spec{
 		{Name: "model", Type: op.String, Required: true, Doc: "model file written by rf.train"},
 		{Name: "features", Type: op.Strings, Doc: "feature columns in the model's order (default: the model's feature names; checked when the model is loaded)"},
 		{Name: "confidence", Type: op.Bool, Default: false, Doc: "also add the confidence column"},
+		{Name: "wait_for_model", Type: op.Bool, Default: false, Doc: "wait for an rf.train stage listed in `in` to write the model (train and predict in one pipeline)"},
 	},
 	Flow: func(cfg *op.Config, in []op.Schema) (op.Schema, error) {
-		s := op.Merge(in)
+		var data []op.Schema
+		gated := false
+		for _, s := range in {
+			if s.Has(modelReady) {
+				gated = true
+			} else {
+				data = append(data, s)
+			}
+		}
+		switch {
+		case gated && !cfg.Bool("wait_for_model"):
+			return op.Schema{}, op.Errorf("wait_for_model", "an input is an rf.train stage: set wait_for_model: true")
+		case !gated && cfg.Bool("wait_for_model"):
+			return op.Schema{}, op.Errorf("wait_for_model", "no input is an rf.train stage to wait for")
+		case len(data) == 0:
+			return op.Schema{}, fmt.Errorf("needs an input with pixels besides the rf.train stage")
+		}
+		s := op.Merge(data)
 		if err := s.Require(cfg.Strings("features")...); err != nil {
 			return s, &op.SettingError{Setting: "features", Err: err}
 		}
@@ -202,7 +242,8 @@ var rfPredictSpec = &op.Spec{
 		if strings.HasPrefix(env.Device, "gpu") {
 			return nil, fmt.Errorf("rf.predict: device %q: GPU inference is not available in this build; use device: auto or cpu", env.Device)
 		}
-		return &rfPredict{path: cfg.String("model"), features: cfg.Strings("features"), confidence: cfg.Bool("confidence")}, nil
+		return &rfPredict{path: cfg.String("model"), features: cfg.Strings("features"), confidence: cfg.Bool("confidence"),
+			wait: cfg.Bool("wait_for_model"), start: env.Now(), now: env.Now}, nil
 	},
 }
 
@@ -210,9 +251,32 @@ type rfPredict struct {
 	path       string
 	features   []string
 	confidence bool
-	once       sync.Once
-	m          *forest.Model
-	err        error
+	// wait: the model is written by an rf.train stage of this run, so
+	// chunks wait until the model file is newer than the run's start.
+	wait      bool
+	start     time.Time
+	now       func() time.Time
+	once      sync.Once
+	m         *forest.Model
+	err       error
+}
+
+// waitForModel polls until the model file was written during this run.
+// Polling (not the model_ready chunk) releases waiting workers, so workers
+// blocked here never keep that chunk from being handled.
+func (p *rfPredict) waitForModel(ctx context.Context) error {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if fi, err := os.Stat(p.path); err == nil && !fi.ModTime().Before(p.start) {
+			return nil
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // load reads the model at first use, so a pipeline that trains and then
@@ -236,6 +300,14 @@ func (p *rfPredict) load() (*forest.Model, error) {
 }
 
 func (p *rfPredict) Process(ctx context.Context, c *chunk.Chunk, emit op.Emit) error {
+	if c.Meta.Scene == "model" && c.Rec.Schema().HasField(modelReady) {
+		return nil
+	}
+	if p.wait {
+		if err := p.waitForModel(ctx); err != nil {
+			return err
+		}
+	}
 	m, err := p.load()
 	if err != nil {
 		return err

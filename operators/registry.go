@@ -5,7 +5,7 @@ import "github.com/rasterflow/rasterflow/op"
 // Registry returns a registry holding every operator.
 func Registry() *op.Registry {
 	r := op.NewRegistry()
-	for _, s := range []*op.Spec{synthSpec, indicesSpec, statsSpec, cogReadSpec, cogWriteSpec, maskSpec, sampleSpec, rfTrainSpec, rfPredictSpec} {
+	for _, s := range []*op.Spec{synthSpec, indicesSpec, statsSpec, cogReadSpec, cogWriteSpec, maskSpec, sampleSpec, rfTrainSpec, rfPredictSpec, previewSpec} {
 		r.Register(s)
 	}
 	return r

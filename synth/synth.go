@@ -77,10 +77,14 @@ func (s Scene) RenderInto(x0, y0, w, h int, out *Window) {
 			}
 			bright := 1 + 0.18*(s.noise(fx*0.7, fy*0.7, 7)-0.5) + 0.10*(s.noise(fx*4, fy*4, 8)-0.5)
 			sig, osig := signature[cls], signature[other]
+			// One smooth field shared by the bands, weighted per band, and
+			// independent per-pixel noise.
+			tex := 0.02 * (s.noise(fx*2, fy*2, 20) - 0.5)
+			h := hash(s.Seed, uint64(x), uint64(y), 99)
 			for b := range out.Bands {
 				r := ((1-mix)*sig[b] + mix*osig[b]) * bright
-				r += 0.012 * gauss(s.Seed, uint64(x), uint64(y), uint64(b))
-				r += 0.01 * (s.noise(fx*2, fy*2, uint64(20+b)) - 0.5)
+				r += 0.014 * irwinHall(h>>(10*b))
+				r += tex * texWeight[b]
 				dn := math.Round(r*10000 + 1000)
 				out.Bands[b][k] = uint16(math.Max(1, math.Min(65535, dn)))
 			}
@@ -141,6 +145,18 @@ func hash(seed, a, b, c uint64) uint64 {
 
 func unit(seed, a, b, c uint64) float64 {
 	return float64(hash(seed, a, b, c)>>11) / (1 << 53)
+}
+
+// texWeight spreads the shared texture field over the bands.
+var texWeight = [6]float64{0.6, 0.8, 1, 1.4, -0.9, 0.7}
+
+// irwinHall is an approximately standard normal deviate from 10 bits of a
+// hash: the sum of two 5-bit uniforms, centred and scaled (cheap, bounded,
+// and enough for sensor noise).
+func irwinHall(h uint64) float64 {
+	a := float64(h&31) / 31
+	b := float64((h>>5)&31) / 31
+	return (a + b - 1) * 2.449
 }
 
 // gauss is a standard normal deviate from a hash (Box–Muller).

@@ -210,7 +210,7 @@ function renderTable(stages) {
     if (!tr) {
       tr = document.createElement("tr");
       tr.dataset.key = k;
-      tr.innerHTML = `<td class="l stage"><i></i><span></span></td><td class="l op"></td><td class="workers"></td>` +
+      tr.innerHTML = `<td class="l stage"><i></i><span></span></td><td class="l op"></td><td class="replicas"></td>` +
         `<td class="chunks"></td><td class="pixels"></td><td class="mb"></td>` +
         `<td class="l"><div class="util"><div class="bar"><div class="b"></div><div class="p"></div></div><span class="txt"></span></div></td>` +
         `<td class="inflight"></td><td class="p50"></td><td class="p99"></td><td class="err"></td><td class="redeliv"></td>` +
@@ -225,7 +225,8 @@ function renderTable(stages) {
     tr.querySelector(".stage i").style.background = colorOf(k);
     tr.querySelector(".stage span").textContent = r.stage;
     cell("op").textContent = r.op;
-    cell("workers").textContent = r.workers + (r.replicas > r.workers ? " ×" + r.replicas : "");
+    cell("replicas").textContent = r.replicas;
+    cell("replicas").title = r.workers + (r.workers === 1 ? " worker" : " workers");
     cell("chunks").textContent = fmtRate(chunkRate(r));
     cell("pixels").textContent = fmtRate(throughput(r) / 1e6);
     cell("mb").textContent = fmtRate(byteRate(r) / 1e6);
@@ -359,7 +360,7 @@ function drawSpark(canvas, points, color) {
 function renderCharts(stages) {
   const series = stages.map((r) => ({ key: keyOf(r), name: r.stage, color: colorOf(keyOf(r)), points: app.history.get(keyOf(r)) || [] }));
   drawChart($("#chart-throughput"), series, (p) => p.pixels / 1e6, (v) => fmtRate(v), 0.1);
-  drawChart($("#chart-backlog"), series, (p) => p.inflight, (v) => fmtNum(v, 0), 4);
+  drawChart($("#chart-backlog"), series, (p) => p.inflight, (v) => (Number.isInteger(v) ? String(v) : v.toFixed(1)), 4);
   drawChart($("#chart-blocked"), series, (p) => 100 * p.blocked, (v) => v.toFixed(0) + "%", 100);
   $("#chart-legend").innerHTML = series.map((s) => `<span><i style="background:${s.color}"></i>${esc(s.name)}</span>`).join("");
 }
