@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -110,6 +111,7 @@ func (e *engine) build() error {
 		}
 		r := &runner{e: e, st: s, done: make(chan struct{}), in: map[string]*sceneIn{}, out: map[string]int{}, eos: map[string]bool{},
 			m: e.opt.Metrics.Stage(e.p.Name, s.ID, s.Op, e.opt.Worker)}
+		r.m.Replicas.Store(int64(s.Replicas))
 		switch v := inst.(type) {
 		case op.Producer:
 			r.prod = v
@@ -216,6 +218,17 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // emit sends a chunk to every downstream stage.
 func (r *runner) emit(ctx context.Context, c *chunk.Chunk) error {
+	return r.send(ctx, c, nil)
+}
+
+// emitter returns an Emit that adds the time spent waiting on downstream
+// to *waited, so a caller can tell its own busy time from back-pressure.
+func (r *runner) emitter(waited *atomic.Int64) op.Emit {
+	return func(ctx context.Context, c *chunk.Chunk) error { return r.send(ctx, c, waited) }
+}
+
+// send encodes a chunk once and sends it to every downstream stage.
+func (r *runner) send(ctx context.Context, c *chunk.Chunk, waitedSum *atomic.Int64) error {
 	defer c.Release()
 	scene := c.Meta.Scene
 	rows, nbytes := int64(c.Rows()), int64(c.Bytes())
@@ -229,6 +242,9 @@ func (r *runner) emit(ctx context.Context, c *chunk.Chunk) error {
 		for _, ed := range r.edges {
 			waited, err := ed.Send(ctx, scene, buf.Bytes())
 			r.m.BlockedNs.Add(int64(waited))
+			if waitedSum != nil {
+				waitedSum.Add(int64(waited))
+			}
 			if err != nil {
 				return err
 			}
@@ -302,9 +318,19 @@ func (r *runner) start(drainCtx context.Context) {
 			defer cancel()
 			stop := context.AfterFunc(drainCtx, cancel)
 			defer stop()
-			start := time.Now()
-			err := r.prod.Run(sctx, r.emit)
-			r.m.BusyNs.Add(int64(time.Since(start)))
+			// Busy time of a source: time between emits that was not
+			// spent waiting on downstream, accounted as it goes.
+			var waited atomic.Int64
+			var mark atomic.Int64
+			mark.Store(time.Now().UnixNano())
+			emit := func(ctx context.Context, c *chunk.Chunk) error {
+				err := r.send(ctx, c, &waited)
+				now := time.Now().UnixNano()
+				prev := mark.Swap(now)
+				r.m.BusyNs.Add(max(0, now-prev-waited.Swap(0)))
+				return err
+			}
+			err := r.prod.Run(sctx, emit)
 			if ctx.Err() != nil {
 				return // the run failed elsewhere or was aborted
 			}
@@ -396,12 +422,12 @@ func (r *runner) process(ctx context.Context, w *work) {
 	r.m.ChunksIn.Add(1)
 	r.m.PixelsIn.Add(int64(c.Rows()))
 	r.m.BytesIn.Add(int64(len(w.msg.Data)))
-	blockedBefore := r.m.BlockedNs.Load()
-	err = r.proc.Process(ctx, c, r.emit)
+	var waited atomic.Int64
+	err = r.proc.Process(ctx, c, r.emitter(&waited))
 	c.Release()
 	d := time.Since(start)
 	// Time spent waiting on downstream inside Process is not busy time.
-	busy := int64(d) - (r.m.BlockedNs.Load() - blockedBefore)
+	busy := int64(d) - waited.Load()
 	r.m.BusyNs.Add(max(busy, 0))
 	r.m.ObserveLatency(d)
 	if err != nil {
@@ -463,8 +489,9 @@ func (r *runner) closeScene(name string, aborted bool) {
 		}
 	} else if se, ok := r.proc.(op.SceneEnder); ok {
 		start := time.Now()
-		err = se.EndScene(ctx, name, r.emit)
-		r.m.BusyNs.Add(int64(time.Since(start)))
+		var waited atomic.Int64
+		err = se.EndScene(ctx, name, r.emitter(&waited))
+		r.m.BusyNs.Add(max(0, int64(time.Since(start))-waited.Load()))
 	}
 	if err != nil {
 		if ctx.Err() == nil {
@@ -503,8 +530,9 @@ func (r *runner) maybeFinish() {
 		ctx := r.e.ctx
 		if f, ok := r.proc.(op.Finisher); ok {
 			start := time.Now()
-			err := f.Finish(ctx, r.emit)
-			r.m.BusyNs.Add(int64(time.Since(start)))
+			var waited atomic.Int64
+			err := f.Finish(ctx, r.emitter(&waited))
+			r.m.BusyNs.Add(max(0, int64(time.Since(start))-waited.Load()))
 			if err != nil {
 				if ctx.Err() == nil {
 					r.fail(fmt.Errorf("stage %q (%s): %w", r.st.ID, r.st.Op, err))

@@ -26,11 +26,14 @@
 //
 // # Prediction
 //
-// Model.Predict classifies column-major rows in parallel blocks of up to 65536 rows;
-// each block is transposed once and pushed through one tree at a time so the
-// tree stays in cache. Nodes are packed 16-byte records (feature, float32
-// threshold, index of the adjacent left/right children, leaf row); leaves
-// loop on themselves so every walk is a fixed number of branch-free steps.
+// Model.Predict classifies column-major rows in parallel blocks of up to
+// 65536 rows. A block is first binned (each value becomes the number of the
+// model's thresholds for that feature below it; at most 255 per feature), then
+// pushed through one tree at a time, eight rows walking together, over 8-byte
+// nodes (child index, feature, threshold bin) whose adjacent children are
+// chosen by a byte compare; leaves loop on themselves so every walk is a
+// fixed number of branch-free steps. The stored form keeps float32
+// thresholds (16-byte nodes: feature, threshold, left child, leaf row).
 // Probabilities are the mean over trees of the leaf class distributions
 // (scikit-learn's predict_proba) and the class is their argmax, ties to the
 // lowest class code. A row goes left when x <= threshold; NaN goes left

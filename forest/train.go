@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -289,17 +290,35 @@ func (b *builder) findSplit(sc *scratch, lo, hi int, cur []float64, total float6
 		}
 		col := b.bins[f]
 		hist, cnt, touched := sc.hist, sc.cnt, sc.touched[:0]
-		for i, s := range idx {
-			bin := col[s]
-			if cnt[bin] == 0 {
-				touched = append(touched, int(bin))
+		if nb := len(b.edges[f]) + 1; int(n) >= 4*nb {
+			// big node: plain histogram, then the non-empty bins in order
+			for i, s := range idx {
+				bin := col[s]
+				cnt[bin]++
+				hist[int(bin)*k+int(yc[i])] += float64(w[i])
 			}
-			cnt[bin]++
-			hist[int(bin)*k+int(yc[i])] += float64(w[i])
+			for bin, c := range cnt[:nb] {
+				if c > 0 {
+					touched = append(touched, bin)
+				}
+			}
+		} else {
+			// small node: a bitmap of the touched bins gives them in order
+			var mask [4]uint64
+			for i, s := range idx {
+				bin := col[s]
+				mask[bin>>6] |= 1 << (bin & 63)
+				cnt[bin]++
+				hist[int(bin)*k+int(yc[i])] += float64(w[i])
+			}
+			for wi, m := range mask {
+				for ; m != 0; m &= m - 1 {
+					touched = append(touched, wi<<6|bits.TrailingZeros64(m))
+				}
+			}
 		}
 		if len(touched) > 1 {
 			visited++
-			slices.Sort(touched)
 			left := sc.left
 			clear(left)
 			var wl float64

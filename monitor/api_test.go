@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -141,9 +142,42 @@ func TestGraphWithoutPipelineComesFromStages(t *testing.T) {
 	reg.Stage("p", "b", "op2", "")
 	s := NewSampler(reg, Options{})
 	s.Sample()
-	h := NewHandler(reg, s, (*graph.Pipeline)(nil))
+	h := NewHandler(s, (*graph.Pipeline)(nil))
 	gs := h.graphList()
 	if len(gs) != 1 || len(gs[0].Stages) != 2 || gs[0].Stages[1].Level != 1 {
 		t.Fatalf("graph from stages: %+v", gs)
+	}
+}
+
+func TestAPIBeforeFirstSampleHasEmptyLists(t *testing.T) {
+	s := NewSampler(&metrics.Registry{}, Options{})
+	srv := httptest.NewServer(NewHandler(s, nil))
+	defer srv.Close()
+	body, _ := get(t, srv.URL+"/api/stages")
+	for _, f := range []string{`"stages":[]`, `"workers":[]`, `"gauges":[]`} {
+		if !strings.Contains(body, f) {
+			t.Errorf("/api/stages before a sample: want %s in %s", f, body)
+		}
+	}
+	if body, _ := get(t, srv.URL+"/api/graph"); strings.TrimSpace(body) != "[]" {
+		t.Errorf("/api/graph before a sample: %s", body)
+	}
+}
+
+// graphSource is a source with a graph, like a Collector.
+type graphSource struct {
+	Source
+	g Graph
+}
+
+func (g graphSource) Graphs() []Graph { return []Graph{g.g} }
+
+func TestMergeKeepsGraphs(t *testing.T) {
+	remote := graphSource{backPressured("w2", time.Now()), *GraphOf(landcover())}
+	s := NewSampler(Merge(&metrics.Registry{}, remote), Options{})
+	s.Sample()
+	gs := NewHandler(s, nil).graphList()
+	if len(gs) != 1 || len(gs[0].Stages) != 4 || gs[0].Stages[2].In == nil {
+		t.Fatalf("graphs through Merge: %+v", gs)
 	}
 }

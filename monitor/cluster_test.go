@@ -107,7 +107,7 @@ func TestPublishCollectMergesWorkers(t *testing.T) {
 
 	// The dashboard and /metrics over the collector cover the cluster.
 	s := NewSampler(c, Options{})
-	h := httptest.NewServer(NewHandler(c, s, nil))
+	h := httptest.NewServer(NewHandler(s, nil))
 	defer h.Close()
 	var classify Rate
 	eventually(t, 10*time.Second, "cluster rates", func() bool {

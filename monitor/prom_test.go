@@ -120,7 +120,7 @@ func TestMetricsScrapeWhileCountersMove(t *testing.T) {
 	reg.Stage("landcover", "read", "cog-read", "w1").Replicas.Store(1)
 	reg.Stage("landcover", "classify", "forest", "w1").Replicas.Store(2)
 	s := NewSampler(reg, Options{})
-	srv := httptest.NewServer(NewHandler(reg, s, landcover()))
+	srv := httptest.NewServer(NewHandler(s, landcover()))
 	defer srv.Close()
 
 	stop := make(chan struct{})

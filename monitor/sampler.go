@@ -23,6 +23,24 @@ func Merge(sources ...Source) Source { return merged(sources) }
 
 type merged []Source
 
+// Graphs returns the graphs of the merged sources that know any, the
+// first source's graph of a pipeline winning.
+func (m merged) Graphs() []Graph {
+	var out []Graph
+	seen := map[string]bool{}
+	for _, src := range m {
+		if gs, ok := src.(GraphSource); ok {
+			for _, g := range gs.Graphs() {
+				if !seen[g.Pipeline] {
+					seen[g.Pipeline] = true
+					out = append(out, g)
+				}
+			}
+		}
+	}
+	return out
+}
+
 func (m merged) Snapshot(now time.Time) []metrics.Snapshot {
 	var out []metrics.Snapshot
 	seen := map[key]bool{}
@@ -256,18 +274,15 @@ func (s *Sampler) Sample() View {
 	workers := make([]Rate, 0, len(snaps))
 	for _, cur := range snaps {
 		k := keyOf(cur)
-		prev, seen := s.prev[k]
-		r, had := s.rates[k]
-		switch {
+		// A snapshot not newer than the last one (a remote worker that has
+		// not published since) keeps its rates until it goes stale.
+		r := s.rates[k]
+		switch prev, seen := s.prev[k]; {
 		case !seen:
 			r = rateOf(cur, cur, 0)
 		case cur.At.After(prev.At):
 			r = rateOf(prev, cur, cur.At.Sub(prev.At))
-		case !had:
-			r = rateOf(cur, cur, 0)
 		}
-		// A snapshot not newer than the last one (a remote worker that has
-		// not published since) keeps its rates until it goes stale.
 		if now.Sub(cur.At) > s.opt.StaleAfter {
 			r = rateOf(cur, cur, 0)
 			r.Stale = true
@@ -289,15 +304,22 @@ func (s *Sampler) Sample() View {
 			Busy: r.Busy, Blocked: r.Blocked, InFlight: r.InFlight, Errors: r.Errors,
 		})
 	}
+	if gauges == nil {
+		gauges = []Gauge{}
+	}
 	s.view = View{At: now, Seconds: s.opt.Interval.Seconds(), Stages: stages, Workers: workers, Gauges: gauges}
 	return s.view
 }
 
-// Latest returns the view of the last sample.
+// Latest returns the view of the last sample (empty before the first).
 func (s *Sampler) Latest() View {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.view
+	v := s.view
+	if v.Stages == nil {
+		v.Stages, v.Workers, v.Gauges = []Rate{}, []Rate{}, []Gauge{}
+	}
+	return v
 }
 
 // History returns every stage's recent points, stages in first-seen order.
@@ -315,7 +337,7 @@ func (s *Sampler) History() []Series {
 // quantiles are the largest of the workers'.
 func aggregate(workers []Rate) []Rate {
 	idx := map[key]int{}
-	var out []Rate
+	out := []Rate{}
 	var weight []float64
 	for _, w := range workers {
 		k := key{w.Pipeline, w.Stage, ""}

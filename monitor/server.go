@@ -26,7 +26,6 @@ var dashboardFS embed.FS
 //	/api/history   every stage's recent points as JSON ([]Series)
 //	/api/graph     the pipeline graphs as JSON ([]Graph)
 type Handler struct {
-	src     Source
 	sampler *Sampler
 	graphs  func() []Graph
 	mux     *http.ServeMux
@@ -37,12 +36,13 @@ type GraphSource interface {
 	Graphs() []Graph
 }
 
-// NewHandler serves src through sampler (which must sample src). p may be
-// nil: then graphs come from src when it is a GraphSource, else from the
-// stages seen, without edges.
-func NewHandler(src Source, sampler *Sampler, p *graph.Pipeline) *Handler {
-	h := &Handler{src: src, sampler: sampler, mux: http.NewServeMux()}
-	switch gs, ok := src.(GraphSource); {
+// NewHandler serves sampler and its source. The sampler is not started:
+// the caller runs it (Serve does). p may be nil: then graphs come from the
+// source when it is a GraphSource, else from the stages seen, without
+// edges.
+func NewHandler(sampler *Sampler, p *graph.Pipeline) *Handler {
+	h := &Handler{sampler: sampler, mux: http.NewServeMux()}
+	switch gs, ok := sampler.src.(GraphSource); {
 	case p != nil:
 		g := *GraphOf(p)
 		h.graphs = func() []Graph { return []Graph{g} }
@@ -64,6 +64,7 @@ func NewHandler(src Source, sampler *Sampler, p *graph.Pipeline) *Handler {
 	return h
 }
 
+// ServeHTTP serves the dashboard and the APIs, never cached.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	h.mux.ServeHTTP(w, r)
@@ -85,7 +86,7 @@ func (h *Handler) graphList() []Graph {
 
 func (h *Handler) metrics(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", PrometheusContentType)
-	snaps := h.src.Snapshot(h.sampler.opt.Now())
+	snaps := h.sampler.src.Snapshot(h.sampler.opt.Now())
 	if err := WritePrometheus(w, snaps, h.sampler.opt.gauges()); err != nil {
 		// The client went away; nothing more to tell it.
 		return
@@ -128,7 +129,7 @@ func Serve(ctx context.Context, addr string, src Source, p *graph.Pipeline, opt 
 		return nil, fmt.Errorf("monitor: listen: %w", err)
 	}
 	s := &Server{Sampler: NewSampler(src, opt), ln: ln, done: make(chan struct{})}
-	hs := &http.Server{Handler: NewHandler(src, s.Sampler, p), ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: NewHandler(s.Sampler, p), ReadHeaderTimeout: 10 * time.Second}
 	go s.Sampler.Run(ctx)
 	go func() {
 		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {

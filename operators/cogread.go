@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/rasterflow/rasterflow/blob"
 	"github.com/rasterflow/rasterflow/chunk"
 	"github.com/rasterflow/rasterflow/geo"
 	"github.com/rasterflow/rasterflow/op"
@@ -21,60 +20,40 @@ var cogReadSpec = &op.Spec{
 	Kind: op.Source,
 	Doc: "Reads scenes of single-band GeoTIFF/COG files (local folders, http(s):// or s3:// prefixes) as chunks, one column per band. " +
 		"Bands not on the reference grid (other resolution or CRS) are resampled or reprojected onto it window by window.",
-	Fields: []op.Field{
+	Fields: append([]op.Field{
 		{Name: "scenes", Type: op.Strings, Required: true, Doc: "scene folders or URL prefixes; each is one scene, named by its last path element"},
-		{Name: "bands", Type: op.Strings, Default: []string{"B02", "B03", "B04", "B08"}, Doc: "bands to read, as columns"},
-		{Name: "files", Type: op.Map, Doc: "file name (or full URI) per band; default BAND.tif in the scene folder"},
-		{Name: "grid", Type: op.String, Doc: "band whose grid all others are aligned to (default: the first)"},
-		{Name: "resampling", Type: op.Map, Doc: "resampling per band onto the grid: nearest (default), bilinear, average, mode; entries for bands not read are ignored"},
-		{Name: "chunk", Type: op.Int, Default: 512, Min: op.Bound(16), Max: op.Bound(1 << 15), Doc: "chunk width and height in pixels"},
-	},
+		filesField,
+	}, readFields...),
 	Flow: func(cfg *op.Config, _ []op.Schema) (op.Schema, error) {
 		r, err := newCOGRead(cfg)
 		if err != nil {
 			return op.Schema{}, err
 		}
-		s := op.Schema{ChunkPixels: r.chunk * r.chunk}
-		cols := r.probeColumns()
-		for _, b := range r.bands {
-			s.Columns = append(s.Columns, op.Column{Name: b.Name, DType: cols[b.Name]})
-		}
-		return s, nil
+		return r.schema(r.probeColumns()), nil
 	},
 	New: func(cfg *op.Config, env op.Env) (any, error) { return newCOGRead(cfg) },
 }
 
 type cogRead struct {
+	sceneReader
 	scenes []string
-	bands  []scene.Band
-	grid   string
-	chunk  int
 	files  map[string]string
 }
 
+// filesField is the file-name-per-band setting of folder sources.
+var filesField = op.Field{Name: "files", Type: op.Map, Doc: "file name (or full URI) per band; default BAND.tif in the scene folder"}
+
 func newCOGRead(cfg *op.Config) (*cogRead, error) {
-	r := &cogRead{scenes: cfg.Strings("scenes"), grid: cfg.String("grid"), chunk: cfg.Int("chunk"), files: cfg.Map("files")}
+	rd, err := newSceneReader(cfg)
+	if err != nil {
+		return nil, err
+	}
+	r := &cogRead{sceneReader: rd, scenes: cfg.Strings("scenes"), files: cfg.Map("files")}
 	if len(r.scenes) == 0 {
 		return nil, op.Errorf("scenes", "no scenes given")
 	}
-	res := cfg.Map("resampling")
-	for _, name := range cfg.Strings("bands") {
-		m, err := scene.ParseMethod(res[name])
-		if err != nil {
-			return nil, op.Errorf("resampling", "%s: %v", name, err)
-		}
-		r.bands = append(r.bands, scene.Band{Name: name, Resampling: m})
-	}
-	if len(r.bands) == 0 {
-		return nil, op.Errorf("bands", "no bands given")
-	}
-	for k := range r.files {
-		if indexOf(cfg.Strings("bands"), k) < 0 {
-			return nil, op.Errorf("files", "band %q is not among the bands", k)
-		}
-	}
-	if r.grid != "" && indexOf(cfg.Strings("bands"), r.grid) < 0 {
-		return nil, op.Errorf("grid", "band %q is not among the bands", r.grid)
+	if err := checkBandKeys(cfg, "files"); err != nil {
+		return nil, err
 	}
 	return r, nil
 }
@@ -88,18 +67,7 @@ func SceneName(dir string) string {
 func (r *cogRead) bandURIs(dir string) []scene.Band {
 	out := make([]scene.Band, len(r.bands))
 	for i, b := range r.bands {
-		name := r.files[b.Name]
-		if name == "" {
-			name = b.Name + ".tif"
-		}
-		if !strings.Contains(name, "://") && !filepath.IsAbs(name) {
-			if strings.Contains(dir, "://") {
-				name = strings.TrimRight(dir, "/") + "/" + name
-			} else {
-				name = filepath.Join(dir, name)
-			}
-		}
-		b.URI = name
+		b.URI = folderHref(dir, b.Name, r.files[b.Name])
 		out[i] = b
 	}
 	return out
@@ -108,13 +76,7 @@ func (r *cogRead) bandURIs(dir string) []scene.Band {
 // probeColumns learns column types from the first scene when it is a local
 // folder that exists; otherwise it assumes uint16 bands and uint8 labels.
 func (r *cogRead) probeColumns() map[string]tiff.DType {
-	out := map[string]tiff.DType{}
-	for _, b := range r.bands {
-		out[b.Name] = tiff.Uint16
-		if strings.EqualFold(b.Name, "label") || b.Name == "SCL" {
-			out[b.Name] = tiff.Uint8
-		}
-	}
+	out := defaultDTypes(r.bands)
 	if strings.Contains(r.scenes[0], "://") {
 		return out
 	}
@@ -144,26 +106,7 @@ func (r *cogRead) readScene(ctx context.Context, dir string, emit op.Emit) error
 	if strings.HasPrefix(dir, synthScheme) {
 		return r.readSynth(ctx, dir, emit)
 	}
-	id := SceneName(dir)
-	sc, err := scene.Open(ctx, id, r.bandURIs(dir), scene.Options{Grid: r.grid, Blob: blob.Options{}})
-	if err != nil {
-		return err
-	}
-	defer sc.Close()
-	g := sc.Grid
-	wins := Tiles(g.Width, g.Height, r.chunk)
-	return parallel(ctx, len(wins), func(i int) error {
-		cols, err := sc.Read(ctx, wins[i])
-		if err != nil {
-			return err
-		}
-		c, err := chunk.New(chunk.Meta{Scene: id, Window: wins[i], GridW: g.Width, GridH: g.Height, CRS: g.CRS.String(), Transform: g.Transform,
-			Index: i, Total: len(wins), Attrs: map[string]string{"source": dir}}, cols)
-		if err != nil {
-			return err
-		}
-		return emit(ctx, c)
-	})
+	return r.read(ctx, SceneName(dir), r.bandURIs(dir), map[string]string{"source": dir}, emit)
 }
 
 // gridOf rebuilds a chunk's scene grid.

@@ -24,7 +24,8 @@ func commands() []command {
 		{"synth", "OUTDIR [--size N] [--seed S]", "write a synthetic Sentinel-2-like scene as COGs", cmdSynth},
 		{"info", "PATH|URL", "describe a GeoTIFF/COG as JSON", cmdInfo},
 		{"convert", "IN OUT [--compress deflate|zstd|lzw] [--blocksize N]", "rewrite a TIFF as a COG", cmdConvert},
-		{"bench", "transport", "measure components", cmdBench},
+		{"bench", "forest [--scene DIR] [--samples N] [--trees T] [--depth D]", "measure the forest against the scikit-learn baseline's workflow", cmdBench},
+		{"top", "[--nats URL] [--pipeline NAME] [--once]", "live per-stage metrics published by running pipelines", cmdTop},
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/rasterflow/rasterflow/engine"
 	"github.com/rasterflow/rasterflow/graph"
 	"github.com/rasterflow/rasterflow/metrics"
+	"github.com/rasterflow/rasterflow/monitor"
 	"github.com/rasterflow/rasterflow/operators"
 	"github.com/rasterflow/rasterflow/transport"
 )
@@ -105,6 +106,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	fs.Var(sets, "set", "set a variable VAR=VALUE or a stage setting STAGE.SETTING=VALUE (repeatable)")
 	listen := fs.String("listen", "", "also accept NATS clients on this host:port (default: in-process only)")
 	quiet := fs.Bool("quiet", false, "no progress line")
+	ui := fs.String("ui", "", "serve the dashboard and /metrics on ADDR (a bare port binds 127.0.0.1)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return exitError{2}
@@ -146,15 +148,30 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	}()
 
 	reg := &metrics.Registry{}
+	host, _ := os.Hostname()
+	worker := fmt.Sprintf("%s-%d", host, os.Getpid())
+	monCtx, monStop := context.WithCancel(context.Background())
+	defer monStop()
+	if *ui != "" {
+		ms, err := monitor.Serve(monCtx, *ui, reg, p, monitor.Options{})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "dashboard %s  metrics %smetrics\n", ms.URL(), ms.URL())
+	}
+	pubDone := make(chan error, 1)
+	go func() { pubDone <- monitor.Publish(monCtx, nc, monitor.Subject(p.Name), worker, reg, p, time.Second) }()
 	start := time.Now()
 	done := make(chan struct{})
 	if !*quiet {
 		go progress(stderr, reg, start, done)
 	}
-	err = engine.Run(hardCtx, drainCtx, p, engine.Options{Conn: nc, Metrics: reg, Log: func(f string, a ...any) {
+	err = engine.Run(hardCtx, drainCtx, p, engine.Options{Conn: nc, Metrics: reg, Worker: worker, Log: func(f string, a ...any) {
 		fmt.Fprintf(stderr, f+"\n", a...)
 	}})
 	close(done)
+	monStop()
+	<-pubDone
 	wall := time.Since(start)
 	if !*quiet {
 		fmt.Fprint(stderr, "\r\033[K")

@@ -73,7 +73,7 @@ async function loadHistory() {
 
 function record(view) {
   const t = Date.parse(view.at);
-  for (const r of view.stages) {
+  for (const r of view.stages || []) {
     const k = keyOf(r);
     let pts = app.history.get(k);
     if (!pts) { pts = []; app.history.set(k, pts); }
@@ -86,7 +86,7 @@ function record(view) {
 function graphCovers(view) {
   const known = new Set();
   for (const g of app.graphs) for (const s of g.stages || []) known.add(g.pipeline + "/" + s.id);
-  return view.stages.every((r) => known.has(keyOf(r)));
+  return (view.stages || []).every((r) => known.has(keyOf(r)));
 }
 
 async function poll() {
