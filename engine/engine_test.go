@@ -23,19 +23,9 @@ func runPipeline(t *testing.T, yaml string, vars map[string]string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := transport.StartEmbedded(transport.EmbeddedOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
-	nc, err := srv.Connect("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := engine.Run(ctx, ctx, p, engine.Options{Conn: nc, Log: t.Logf}); err != nil {
+	if err := engine.RunLocal(ctx, p, engine.Options{Log: t.Logf}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -50,7 +50,8 @@
 // CRC-32 of everything. Load treats the file as untrusted: it checks the
 // checksum, every count against the bytes left before allocating, every node
 // index (children strictly after their parent, so walks terminate) and
-// every probability, and never panics. WriteJSON writes a readable dump.
+// every probability, refuses more than 255 distinct thresholds per feature
+// (prediction works on bin indices), and never panics. WriteJSON writes a readable dump.
 // CheckFeatures / FeatureIndex match a model's features with the columns a
 // caller has, naming the missing ones. WriteONNX exports an ai.onnx.ml
 // TreeEnsembleClassifier.

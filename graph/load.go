@@ -627,9 +627,9 @@ func (l *loader) settings(r *rawStage, spec *op.Spec) *op.Config {
 		}
 	}
 	for _, k := range sortedKeys(l.opt.Vars) {
-		stage, setting, _ := strings.Cut(k, ".")
-		if stage != r.id {
-			continue
+		stage, setting, isSetting := strings.Cut(k, ".")
+		if !isSetting || stage != r.id {
+			continue // a plain variable that happens to share a stage's name
 		}
 		f, known := spec.Field(setting)
 		if !known {

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -40,6 +41,7 @@ var rfTrainSpec = &op.Spec{
 		{Name: "class_weight", Type: op.String, Default: "none", Enum: []string{"none", "balanced"}, Doc: "class weights"},
 		{Name: "bins", Type: op.Int, Default: 256, Min: op.Bound(2), Max: op.Bound(256), Doc: "histogram bins per feature"},
 		{Name: "seed", Type: op.Int, Default: 42, Doc: "random seed"},
+		{Name: "samples_out", Type: op.String, Doc: "also write the training and validation samples as CSV (features, label, split) for comparison with other tools"},
 	},
 	Flow: func(cfg *op.Config, in []op.Schema) (op.Schema, error) {
 		s := op.Merge(in)
@@ -57,13 +59,14 @@ var rfTrainSpec = &op.Spec{
 		p.MaxFeatures, p.Bootstrap, p.ClassWeight = cfg.String("max_features"), cfg.Bool("bootstrap"), cfg.String("class_weight")
 		p.Bins, p.Seed = cfg.Int("bins"), uint64(cfg.Int("seed"))
 		return &rfTrain{params: p, model: cfg.String("model"), report: cfg.String("report"), features: cfg.Strings("features"),
-			label: cfg.String("label"), log: env.Log, now: env.Now, start: env.Now()}, nil
+			label: cfg.String("label"), samplesOut: cfg.String("samples_out"), log: env.Log, now: env.Now, start: env.Now()}, nil
 	},
 }
 
 type rfTrain struct {
 	params         forest.Params
 	model, report  string
+	samplesOut     string
 	features       []string
 	label          string
 	log            func(string, ...any)
@@ -149,6 +152,11 @@ func (t *rfTrain) finish(ctx context.Context) error {
 	defer t.mu.Unlock()
 	if len(t.train.Y) == 0 {
 		return fmt.Errorf("rf.train: no training samples arrived")
+	}
+	if t.samplesOut != "" {
+		if err := writeSamplesCSV(t.samplesOut, t.features, t.train, t.val); err != nil {
+			return fmt.Errorf("rf.train: %w", err)
+		}
 	}
 	sampling := t.now().Sub(t.start)
 	start := t.now()
@@ -354,4 +362,21 @@ func (p *rfPredict) Process(ctx context.Context, c *chunk.Chunk, emit op.Emit) e
 		return err
 	}
 	return emit(ctx, nc)
+}
+
+// writeSamplesCSV writes samples as CSV: the features, the label and the
+// split (0 train, 1 validation).
+func writeSamplesCSV(path string, features []string, train, val forest.Dataset) error {
+	var b strings.Builder
+	b.WriteString(strings.Join(features, ",") + ",label,split\n")
+	for split, d := range []forest.Dataset{train, val} {
+		for r := range d.Y {
+			for f := range d.X {
+				b.WriteString(strconv.FormatFloat(float64(d.X[f][r]), 'g', -1, 32))
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, "%d,%d\n", d.Y[r], split)
+		}
+	}
+	return writeFileAtomic(path, []byte(b.String()))
 }

@@ -1,0 +1,25 @@
+package engine
+
+import (
+	"context"
+
+	"github.com/rasterflow/rasterflow/graph"
+	"github.com/rasterflow/rasterflow/transport"
+)
+
+// RunLocal runs p on a NATS server embedded in this process (no TCP port),
+// as `rasterflow run` does by default. opt.Conn is ignored.
+func RunLocal(ctx context.Context, p *graph.Pipeline, opt Options) error {
+	srv, err := transport.StartEmbedded(transport.EmbeddedOptions{})
+	if err != nil {
+		return err
+	}
+	defer srv.Shutdown()
+	nc, err := srv.Connect("rasterflow-" + p.Name)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	opt.Conn = nc
+	return Run(ctx, ctx, p, opt)
+}
