@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/rasterflow/rasterflow/chunk"
+	"github.com/rasterflow/rasterflow/cuda"
 	"github.com/rasterflow/rasterflow/graph"
 	"github.com/rasterflow/rasterflow/metrics"
 	"github.com/rasterflow/rasterflow/op"
@@ -34,6 +35,12 @@ type Options struct {
 	Worker string
 	Now    func() time.Time
 	Log    func(format string, args ...any)
+	// GPUs are handed to operators that take a device (nil: CPU only).
+	GPUs *cuda.Devices
+	// Durable, when set, runs on JetStream (see DurableOptions); Conn must
+	// then reach a server with JetStream, and RunID should be stable so a
+	// restart resumes the run.
+	Durable *DurableOptions
 }
 
 // ErrStopped is the cause when a run is stopped from outside.
@@ -57,6 +64,9 @@ func Run(hardCtx, drainCtx context.Context, p *graph.Pipeline, opt Options) erro
 	}
 	if opt.RunID == "" {
 		opt.RunID = strconv.FormatInt(opt.Now().UnixNano(), 36)
+	}
+	if opt.Durable != nil {
+		return runDurable(hardCtx, drainCtx, p, opt)
 	}
 	ctx, cancel := context.WithCancelCause(hardCtx)
 	defer cancel(nil)
@@ -104,7 +114,7 @@ func (e *engine) subject(stage string) string {
 
 func (e *engine) build() error {
 	for _, s := range e.p.Stages {
-		env := op.Env{Pipeline: e.p.Name, Stage: s.ID, Device: s.Device, Replicas: s.Replicas, Now: e.opt.Now, Log: e.opt.Log}
+		env := op.Env{Pipeline: e.p.Name, Stage: s.ID, Device: s.Device, Replicas: s.Replicas, Now: e.opt.Now, Log: e.opt.Log, GPUs: e.opt.GPUs}
 		inst, err := s.Spec.New(s.Config, env)
 		if err != nil {
 			return fmt.Errorf("stage %q (%s): %w", s.ID, s.Op, err)

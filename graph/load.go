@@ -13,6 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/rasterflow/rasterflow/cuda"
 	"github.com/rasterflow/rasterflow/op"
 )
 
@@ -65,6 +66,9 @@ type Options struct {
 	// MaxPayload is the transport's message size limit in bytes; 0 skips
 	// the check.
 	MaxPayload int
+	// GPUs, when set, are checked against `device: gpu` / `gpu:N`: asking
+	// for a GPU the machine lacks is a validation error.
+	GPUs *cuda.Devices
 }
 
 // payloadOverhead bounds the Arrow IPC framing and metadata of one chunk.
@@ -514,6 +518,23 @@ func (l *loader) stage(n *yaml.Node) *rawStage {
 	}
 	st := &Stage{ID: r.id, Replicas: 1, Line: n.Line}
 	r.st = st
+	// --set STAGE.device=… and STAGE.replicas=… override the stage keys.
+	for _, key := range []string{"device", "replicas"} {
+		v, ok := l.opt.Vars[r.id+"."+key]
+		if !ok {
+			continue
+		}
+		val := &yaml.Node{Kind: yaml.ScalarNode, Value: v, Line: r.idN.Line, Column: r.idN.Column}
+		replaced := false
+		for i := range entries {
+			if entries[i].key.Value == key {
+				entries[i].val, replaced = val, true
+			}
+		}
+		if !replaced {
+			entries = append(entries, mapEntry{key: &yaml.Node{Kind: yaml.ScalarNode, Value: key, Line: r.idN.Line, Column: r.idN.Column}, val: val})
+		}
+	}
 	var deviceN *yaml.Node
 	for _, e := range entries {
 		switch e.key.Value {
@@ -564,6 +585,11 @@ func (l *loader) stage(n *yaml.Node) *rawStage {
 		l.addf(r.inN, "remove `in`", "stage %q: %s is a source and takes no input", r.id, spec.Name)
 	case spec.Kind != op.Source && len(r.ins) == 0 && r.inN == nil:
 		l.addf(n, "add `in: STAGE`", "stage %q: %s needs an input", r.id, spec.Name)
+	}
+	if deviceN != nil && spec.Device && l.opt.GPUs != nil && deviceRe.MatchString(st.Device) {
+		if _, err := op.DeviceOrdinal(st.Device, l.opt.GPUs, 0); err != nil {
+			l.addf(deviceN, "", "stage %q: %v", r.id, err)
+		}
 	}
 	if deviceN != nil && !spec.Device {
 		l.addf(deviceN, "remove `device`", "stage %q: %s does not take a device", r.id, spec.Name)
@@ -628,8 +654,8 @@ func (l *loader) settings(r *rawStage, spec *op.Spec) *op.Config {
 	}
 	for _, k := range sortedKeys(l.opt.Vars) {
 		stage, setting, isSetting := strings.Cut(k, ".")
-		if !isSetting || stage != r.id {
-			continue // a plain variable that happens to share a stage's name
+		if !isSetting || stage != r.id || setting == "device" || setting == "replicas" {
+			continue // a plain variable, or a stage key handled in stage()
 		}
 		f, known := spec.Field(setting)
 		if !known {

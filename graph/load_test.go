@@ -356,3 +356,4 @@ func TestNoRegistry(t *testing.T) {
 		t.Errorf("Load without a registry: %v", err)
 	}
 }
+

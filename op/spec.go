@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rasterflow/rasterflow/chunk"
+	"github.com/rasterflow/rasterflow/cuda"
 	"github.com/rasterflow/rasterflow/tiff"
 )
 
@@ -202,6 +203,42 @@ type Env struct {
 	Now func() time.Time
 	// Log writes a line for the user (progress, warnings).
 	Log func(format string, args ...any)
+	// GPUs are this process's GPUs (nil or Count 0: none); operators that
+	// take a device pick from them (see DeviceOrdinal).
+	GPUs *cuda.Devices
+}
+
+// DeviceOrdinal resolves a stage's device setting: the GPU ordinal to use,
+// or -1 for the CPU. "auto" (or "") takes a GPU when there is one, spreading
+// stages over GPUs by `spread`; "gpu" and "gpu:N" fail without that GPU.
+func DeviceOrdinal(device string, gpus *cuda.Devices, spread int) (int, error) {
+	n := gpus.Count()
+	switch {
+	case device == "cpu":
+		return -1, nil
+	case device == "" || device == "auto":
+		if n == 0 {
+			return -1, nil
+		}
+		return spread % n, nil
+	case device == "gpu":
+		if n == 0 {
+			return -1, fmt.Errorf("device gpu: no GPU available (%s); use device: auto to fall back to the CPU", gpus.Reason())
+		}
+		return spread % n, nil
+	}
+	var k int
+	if _, err := fmt.Sscanf(device, "gpu:%d", &k); err != nil {
+		return -1, fmt.Errorf("invalid device %q (want auto, cpu, gpu or gpu:N)", device)
+	}
+	if k < 0 || k >= n {
+		reason := ""
+		if n == 0 {
+			reason = " (" + gpus.Reason() + ")"
+		}
+		return -1, fmt.Errorf("device %s: this machine has %d GPU(s)%s", device, n, reason)
+	}
+	return k, nil
 }
 
 // Emit hands a chunk downstream; see the package rules.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rasterflow/rasterflow/chunk"
+	"github.com/rasterflow/rasterflow/cuda"
 	"github.com/rasterflow/rasterflow/forest"
 	"github.com/rasterflow/rasterflow/op"
 	"github.com/rasterflow/rasterflow/tiff"
@@ -247,11 +248,18 @@ var rfPredictSpec = &op.Spec{
 		return s, nil
 	},
 	New: func(cfg *op.Config, env op.Env) (any, error) {
-		if strings.HasPrefix(env.Device, "gpu") {
-			return nil, fmt.Errorf("rf.predict: device %q: GPU inference is not available in this build; use device: auto or cpu", env.Device)
+		p := &rfPredict{path: cfg.String("model"), features: cfg.Strings("features"), confidence: cfg.Bool("confidence"),
+			wait: cfg.Bool("wait_for_model"), start: env.Now(), now: env.Now}
+		ord, err := op.DeviceOrdinal(env.Device, env.GPUs, stageSpread(env.Stage))
+		if err != nil {
+			return nil, fmt.Errorf("rf.predict: %w", err)
 		}
-		return &rfPredict{path: cfg.String("model"), features: cfg.Strings("features"), confidence: cfg.Bool("confidence"),
-			wait: cfg.Bool("wait_for_model"), start: env.Now(), now: env.Now}, nil
+		if ord >= 0 {
+			if p.gpu, err = env.GPUs.Get(ord); err != nil {
+				return nil, fmt.Errorf("rf.predict: %w", err)
+			}
+		}
+		return p, nil
 	},
 }
 
@@ -267,6 +275,10 @@ type rfPredict struct {
 	once      sync.Once
 	m         *forest.Model
 	err       error
+	// gpu, when set, runs inference there; the model is uploaded once
+	// (devForest) and reused for every chunk.
+	gpu       *cuda.Device
+	devForest *cuda.DeviceForest
 }
 
 // waitForModel polls until the model file was written during this run.
@@ -302,6 +314,12 @@ func (p *rfPredict) load() (*forest.Model, error) {
 		if len(p.features) != len(p.m.Features()) {
 			p.err = fmt.Errorf("rf.predict: model %s was trained on %d features (%s), the stage lists %d", p.path, len(p.m.Features()),
 				strings.Join(p.m.Features(), ","), len(p.features))
+			return
+		}
+		if p.gpu != nil {
+			if p.devForest, p.err = p.gpu.LoadForest(p.m.Flat()); p.err != nil {
+				p.err = fmt.Errorf("rf.predict: uploading model %s to GPU %d: %w", p.path, p.gpu.Info().Ordinal, p.err)
+			}
 		}
 	})
 	return p.m, p.err
@@ -337,8 +355,13 @@ func (p *rfPredict) Process(ctx context.Context, c *chunk.Chunk, emit op.Emit) e
 	if p.confidence {
 		conf = make([]float32, n)
 	}
-	if err := m.Predict(X, class, nil, conf); err != nil {
-		return err
+	if p.devForest != nil {
+		err = p.devForest.Predict(ctx, X, class, conf)
+	} else {
+		err = m.Predict(X, class, nil, conf)
+	}
+	if err != nil {
+		return fmt.Errorf("rf.predict: %w", err)
 	}
 	nan := float32(math.NaN())
 	for i := range class {
@@ -379,4 +402,12 @@ func writeSamplesCSV(path string, features []string, train, val forest.Dataset) 
 		}
 	}
 	return writeFileAtomic(path, []byte(b.String()))
+}
+
+// Close releases the model's GPU copy.
+func (p *rfPredict) Close() error {
+	if p.devForest != nil {
+		return p.devForest.Close()
+	}
+	return nil
 }

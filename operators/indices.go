@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/rasterflow/rasterflow/chunk"
+	"github.com/rasterflow/rasterflow/cuda"
 	"github.com/rasterflow/rasterflow/op"
 	"github.com/rasterflow/rasterflow/tiff"
 )
@@ -17,21 +18,24 @@ import (
 type index struct {
 	roles []string
 	f     func(v []float32) float32 // v follows roles
+	kind  cuda.IndexKind            // the same formula on the GPU
 }
 
 func ratio(a, b float32) float32 { return (a - b) / (a + b) }
 
+func nd(v []float32) float32 { return ratio(v[0], v[1]) }
+
 var indexDefs = map[string]index{
-	"ndvi":  {[]string{"nir", "red"}, func(v []float32) float32 { return ratio(v[0], v[1]) }},
-	"ndwi":  {[]string{"green", "nir"}, func(v []float32) float32 { return ratio(v[0], v[1]) }},
-	"mndwi": {[]string{"green", "swir1"}, func(v []float32) float32 { return ratio(v[0], v[1]) }},
-	"ndbi":  {[]string{"swir1", "nir"}, func(v []float32) float32 { return ratio(v[0], v[1]) }},
-	"savi":  {[]string{"nir", "red"}, func(v []float32) float32 { return 1.5 * (v[0] - v[1]) / (v[0] + v[1] + 0.5) }},
+	"ndvi":  {[]string{"nir", "red"}, nd, cuda.NormalizedDifference},
+	"ndwi":  {[]string{"green", "nir"}, nd, cuda.NormalizedDifference},
+	"mndwi": {[]string{"green", "swir1"}, nd, cuda.NormalizedDifference},
+	"ndbi":  {[]string{"swir1", "nir"}, nd, cuda.NormalizedDifference},
+	"savi":  {[]string{"nir", "red"}, func(v []float32) float32 { return 1.5 * (v[0] - v[1]) / (v[0] + v[1] + 0.5) }, cuda.SAVI},
 	"evi": {[]string{"nir", "red", "blue"}, func(v []float32) float32 {
 		return 2.5 * (v[0] - v[1]) / (v[0] + 6*v[1] - 7.5*v[2] + 1)
-	}},
-	"nbr":  {[]string{"nir", "swir2"}, func(v []float32) float32 { return ratio(v[0], v[1]) }},
-	"ndmi": {[]string{"nir", "swir1"}, func(v []float32) float32 { return ratio(v[0], v[1]) }},
+	}, cuda.EVI},
+	"nbr":  {[]string{"nir", "swir2"}, nd, cuda.NormalizedDifference},
+	"ndmi": {[]string{"nir", "swir1"}, nd, cuda.NormalizedDifference},
 }
 
 func indexNames() []string {
@@ -76,8 +80,30 @@ var indicesSpec = &op.Spec{
 		return s, nil
 	},
 	New: func(cfg *op.Config, env op.Env) (any, error) {
-		return newIndices(cfg)
+		o, err := newIndices(cfg)
+		if err != nil {
+			return nil, err
+		}
+		ord, err := op.DeviceOrdinal(env.Device, env.GPUs, stageSpread(env.Stage))
+		if err != nil {
+			return nil, err
+		}
+		if ord >= 0 {
+			if o.gpu, err = env.GPUs.Get(ord); err != nil {
+				return nil, err
+			}
+		}
+		return o, nil
 	},
+}
+
+// stageSpread spreads stages over GPUs by a hash of their id.
+func stageSpread(id string) int {
+	h := 0
+	for _, c := range id {
+		h = h*31 + int(c)
+	}
+	return max(h, -h) & 0xffff
 }
 
 type indexCol struct {
@@ -85,11 +111,13 @@ type indexCol struct {
 	setting string
 	bands   []string
 	eval    func(v []float32) float32
+	gpu     *cuda.IndexSpec // nil for expressions
 }
 
 type indicesOp struct {
 	cols          []indexCol
 	scale, offset float32
+	gpu           *cuda.Device // nil: CPU
 }
 
 func newIndices(cfg *op.Config) (*indicesOp, error) {
@@ -110,7 +138,8 @@ func newIndices(cfg *op.Config) (*indicesOp, error) {
 		for _, r := range d.roles {
 			bands = append(bands, roles[r])
 		}
-		o.cols = append(o.cols, indexCol{name: name, setting: "indices", bands: bands, eval: d.f})
+		o.cols = append(o.cols, indexCol{name: name, setting: "indices", bands: bands, eval: d.f,
+			gpu: &cuda.IndexSpec{Name: name, Kind: d.kind, Bands: bands}})
 	}
 	exprs := cfg.Map("expr")
 	names := make([]string, 0, len(exprs))
@@ -171,6 +200,18 @@ func (o *indicesOp) reflectance(col chunk.Col, dst []float32, valid []bool) erro
 }
 
 func (o *indicesOp) Process(ctx context.Context, c *chunk.Chunk, emit op.Emit) error {
+	if o.gpu != nil {
+		if out, ok, err := o.processGPU(ctx, c); err != nil || ok {
+			if err != nil {
+				return err
+			}
+			nc, err := c.With(out...)
+			if err != nil {
+				return err
+			}
+			return emit(ctx, nc)
+		}
+	}
 	n := c.Rows()
 	refl := map[string][]float32{}
 	valid := make([]bool, n)
@@ -230,4 +271,49 @@ func computeIndex(f func([]float32) float32, srcs [][]float32, valid []bool, res
 		}
 		res[i] = r
 	}
+}
+
+// processGPU computes the indices on the GPU when every index is a
+// built-in one over uint16 bands sharing one nodata value; ok is false when
+// the chunk needs the CPU path.
+func (o *indicesOp) processGPU(ctx context.Context, c *chunk.Chunk) (cols []chunk.Col, ok bool, err error) {
+	bands := map[string][]uint16{}
+	var nodata *float64
+	var specs []cuda.IndexSpec
+	for _, ic := range o.cols {
+		if ic.gpu == nil {
+			return nil, false, nil
+		}
+		specs = append(specs, *ic.gpu)
+		for _, b := range ic.bands {
+			col, err := c.Column(b)
+			if err != nil {
+				return nil, false, fmt.Errorf("indices %s: %w", ic.name, err)
+			}
+			if col.DType != tiff.Uint16 {
+				return nil, false, nil
+			}
+			if len(bands) > 0 && !sameNodata(nodata, col.Nodata) {
+				return nil, false, nil
+			}
+			nodata = col.Nodata
+			bands[b] = chunk.Slice[uint16](col.Data)
+		}
+	}
+	out := map[string][]float32{}
+	for _, s := range specs {
+		out[s.Name] = make([]float32, c.Rows())
+	}
+	if err := o.gpu.Indices(ctx, bands, nodata, specs, o.scale, o.offset, out); err != nil {
+		return nil, false, fmt.Errorf("indices on GPU %d: %w", o.gpu.Info().Ordinal, err)
+	}
+	nan := math.NaN()
+	for _, s := range specs {
+		cols = append(cols, chunk.Col{Name: s.Name, DType: tiff.Float32, Nodata: &nan, Data: chunk.Bytes(out[s.Name])})
+	}
+	return cols, true, nil
+}
+
+func sameNodata(a, b *float64) bool {
+	return (a == nil) == (b == nil) && (a == nil || *a == *b)
 }

@@ -28,7 +28,8 @@ var stacFields = []op.Field{
 	{Name: "cloud_filter", Type: op.String, Default: "query", Enum: []string{"query", "cql2"}, Doc: "how max_cloud is sent: the query extension ({\"query\": {\"eo:cloud_cover\": {\"lt\": N}}}) or a CQL2-JSON filter"},
 	{Name: "limit", Type: op.Int, Default: 100, Min: op.Bound(1), Max: op.Bound(10000), Doc: "items per page asked of the server"},
 	{Name: "assets", Type: op.Map, Doc: "STAC asset key per band (default: the band name, then earth-search's names: B02 blue, B03 green, B04 red, B08 nir, B11 swir16, B12 swir22, SCL scl, ...)"},
-	{Name: "headers", Type: op.Map, Doc: "extra HTTP headers for the search and for reading assets over http(s) (e.g. Authorization)"},
+	{Name: "headers", Type: op.Map, Doc: "extra HTTP headers for the search requests (e.g. Authorization)"},
+	{Name: "asset_headers", Type: op.Map, Doc: "extra HTTP headers for reading http(s) assets (kept apart from headers, so that a search token is not sent to asset hosts)"},
 	{Name: "timeout", Type: op.Duration, Default: 60 * time.Second, Doc: "time limit of one search request"},
 }
 
@@ -189,7 +190,12 @@ func newSTAC(cfg *op.Config, env op.Env) (*stacSearch, error) {
 	// asset reads have blob's.
 	s.client = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	s.blob.Client = s.client
-	s.blob.Header = s.header
+	if h := cfg.Map("asset_headers"); len(h) > 0 {
+		s.blob.Header = http.Header{}
+		for k, v := range h {
+			s.blob.Header.Set(k, v)
+		}
+	}
 	return s, nil
 }
 

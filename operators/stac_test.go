@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rasterflow/rasterflow/chunk"
 	"github.com/rasterflow/rasterflow/op"
 )
 
@@ -22,7 +23,7 @@ import (
 // links and asset hrefs pointing at itself, and the real COGs of
 // s2-l2a-29rkh for every item's assets.
 type stacServer struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	cogs   string
 	pages  [2][]byte
@@ -32,6 +33,8 @@ type stacServer struct {
 	gets   int              // searches asked with GET
 	addNew bool             // page 2 also lists later-item.json
 	fail   int              // answer this many searches 503 first
+	// Authorization / X-Asset headers received by searches and COG reads.
+	searchAuth, cogAuth map[string]bool
 }
 
 const (
@@ -40,8 +43,8 @@ const (
 	recordedToken = "2020-02-24T11:34:20.215Z,S2B_29RKH_20200224_0_L2A,sentinel-s2-l2a-cogs"
 )
 
-func newSTACServer(t *testing.T) *stacServer {
-	s := &stacServer{t: t, cogs: realS2(t)}
+func newSTACServer(t testing.TB) *stacServer {
+	s := &stacServer{t: t, cogs: realS2(t), searchAuth: map[string]bool{}, cogAuth: map[string]bool{}}
 	for i, name := range []string{"page1.json", "page2.json", "later-item.json"} {
 		b, err := os.ReadFile(filepath.Join("testdata", "stac", name))
 		if err != nil {
@@ -74,10 +77,14 @@ func (s *stacServer) serve(w http.ResponseWriter, r *http.Request) {
 			http.NotFound(w, r)
 			return
 		}
+		s.mu.Lock()
+		s.cogAuth[r.Header.Get("Authorization")+"|"+r.Header.Get("X-Asset")] = true
+		s.mu.Unlock()
 		http.ServeFile(w, r, filepath.Join(s.cogs, name))
 	case r.URL.Path == "/v1/search":
 		s.mu.Lock()
 		defer s.mu.Unlock()
+		s.searchAuth[r.Header.Get("Authorization")+"|"+r.Header.Get("X-Asset")] = true
 		if s.fail > 0 {
 			s.fail--
 			http.Error(w, "try again", http.StatusServiceUnavailable)
@@ -213,6 +220,7 @@ func TestSTACSearchMaxItemsAndRetry(t *testing.T) {
 	p := newTestProducer(t, stacSearchSpec, map[string]any{
 		"url": srv.url(), "max_items": 1, "bands": []string{"B04", "B11"},
 		"assets": map[string]string{"B11": "swir16"}, "chunk": 1024,
+		"headers": map[string]string{"Authorization": "Bearer s3cret"}, "asset_headers": map[string]string{"X-Asset": "yes"},
 	})
 	p.(*stacSearch).retryBase = time.Millisecond
 	c := newSceneCollector()
@@ -228,6 +236,13 @@ func TestSTACSearchMaxItemsAndRetry(t *testing.T) {
 	}
 	if _, ok := srv.searches()[0]["query"]; ok {
 		t.Error("a cloud filter was sent without max_cloud")
+	}
+	// Each kind of request got its own headers only.
+	if want := map[string]bool{"Bearer s3cret|": true}; !reflect.DeepEqual(srv.searchAuth, want) {
+		t.Errorf("search headers %v, want %v", srv.searchAuth, want)
+	}
+	if want := map[string]bool{"|yes": true}; !reflect.DeepEqual(srv.cogAuth, want) {
+		t.Errorf("asset read headers %v, want %v", srv.cogAuth, want)
 	}
 }
 
@@ -346,4 +361,39 @@ func TestSTACPoll(t *testing.T) {
 	if got := c2.complete(); len(got) != 0 {
 		t.Fatalf("after restart read %v again", got)
 	}
+}
+
+// BenchmarkSceneSources reads the real scene's four 10 m bands (1098x1098)
+// through stac.search from a loopback STAC API and HTTP server, and with
+// cog.read from the local folder, for comparison.
+func BenchmarkSceneSources(b *testing.B) {
+	bands := []string{"B02", "B03", "B04", "B08"}
+	const pixels = 1098 * 1098
+	bench := func(b *testing.B, spec *op.Spec, values map[string]any) {
+		cfg, err := op.NewConfig(spec, values)
+		if err != nil {
+			b.Fatal(err)
+		}
+		inst, err := spec.New(cfg, op.Env{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		p := inst.(op.Producer)
+		b.SetBytes(pixels * 2 * int64(len(bands)))
+		b.ResetTimer()
+		for range b.N {
+			if err := p.Run(context.Background(), func(_ context.Context, c *chunk.Chunk) error { c.Release(); return nil }); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(pixels)*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mpixel/s")
+	}
+	dir := realS2(b)
+	b.Run("stac.search-http", func(b *testing.B) {
+		srv := newSTACServer(b)
+		bench(b, stacSearchSpec, map[string]any{"url": srv.url(), "max_items": 1, "bands": bands})
+	})
+	b.Run("cog.read-local", func(b *testing.B) {
+		bench(b, cogReadSpec, map[string]any{"scenes": []string{dir}, "bands": bands})
+	})
 }

@@ -18,10 +18,12 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"run", "FILE [--set K=V]...", "run a pipeline on the embedded NATS server", cmdRun},
+		{"worker", "FILE --nats URL [--stages a,b] [--set K=V]...", "serve stages of a durable run (JetStream) in this process", cmdWorker},
 		{"validate", "FILE [--set K=V]...", "check a pipeline and report problems with file:line:col", cmdValidate},
 		{"graph", "FILE [--format dot|mermaid]", "print the compiled stage graph", cmdGraph},
 		{"operators", "[NAME]", "list operators and their settings", cmdOperators},
 		{"synth", "OUTDIR [--size N] [--seed S]", "write a synthetic Sentinel-2-like scene as COGs", cmdSynth},
+		{"devices", "", "list CUDA GPUs (name, memory, compute capability)", cmdDevices},
 		{"info", "PATH|URL", "describe a GeoTIFF/COG as JSON", cmdInfo},
 		{"convert", "IN OUT [--compress deflate|zstd|lzw] [--blocksize N]", "rewrite a TIFF as a COG", cmdConvert},
 		{"bench", "forest [--scene DIR] [--samples N] [--trees T] [--depth D]", "measure the forest against the scikit-learn baseline's workflow", cmdBench},

@@ -41,6 +41,7 @@ func loadPipeline(path string, sets setFlag, maxPayload int, stderr io.Writer) (
 		Vars:       sets,
 		LookupEnv:  os.LookupEnv,
 		MaxPayload: maxPayload,
+		GPUs:       gpus(),
 	})
 	if err == nil {
 		for _, w := range p.Warnings {
@@ -107,6 +108,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	listen := fs.String("listen", "", "also accept NATS clients on this host:port (default: in-process only)")
 	quiet := fs.Bool("quiet", false, "no progress line")
 	ui := fs.String("ui", "", "serve the dashboard and /metrics on ADDR (a bare port binds 127.0.0.1)")
+	nf := addNATSFlags(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return exitError{2}
@@ -114,20 +116,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if len(pos) != 1 {
 		return fmt.Errorf("want one pipeline file")
 	}
-	p, err := loadPipeline(pos[0], sets, transport.MaxEmbeddedPayload, stderr)
+	sess, err := nf.open(pos[0], sets, *listen, "rasterflow-run", stderr)
 	if err != nil {
 		return err
 	}
-	srv, err := transport.StartEmbedded(transport.EmbeddedOptions{Listen: *listen})
-	if err != nil {
-		return err
-	}
-	defer srv.Shutdown()
-	nc, err := srv.Connect("rasterflow-run")
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
+	defer sess.close()
+	p, nc := sess.p, sess.nc
 
 	hardCtx, hardStop := context.WithCancel(context.Background())
 	defer hardStop()
@@ -166,7 +160,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if !*quiet {
 		go progress(stderr, reg, start, done)
 	}
-	err = engine.Run(hardCtx, drainCtx, p, engine.Options{Conn: nc, Metrics: reg, Worker: worker, Log: func(f string, a ...any) {
+	err = engine.Run(hardCtx, drainCtx, p, engine.Options{Conn: nc, RunID: sess.runID, Durable: sess.durable, Metrics: reg, Worker: worker, GPUs: gpus(), Log: func(f string, a ...any) {
 		fmt.Fprintf(stderr, f+"\n", a...)
 	}})
 	close(done)

@@ -1,0 +1,188 @@
+package engine_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/rasterflow/rasterflow/engine"
+	"github.com/rasterflow/rasterflow/graph"
+	"github.com/rasterflow/rasterflow/op"
+	"github.com/rasterflow/rasterflow/operators"
+	"github.com/rasterflow/rasterflow/transport"
+)
+
+// durablePipeline reads n synthetic scenes, adds NDVI (stateless, spread
+// over workers), writes one COG per scene (scene-owned) and per-scene
+// statistics of the whole run (run-owned: stats finishes at the end).
+const durablePipeline = `
+pipeline: dt
+stages:
+  - {id: read, op: cog.read, with: {scenes: "${scenes}", bands: [B04, B08], chunk: 64}}
+  - {id: idx, op: indices, in: read, replicas: 2, with: {indices: [ndvi], offset: -1000}}
+  - {id: write, op: cog.write, in: idx, with: {out: "${out}/{scene}.tif", columns: [ndvi], blocksize: 64}}
+  - {id: stats, op: stats, in: idx, with: {out: "${out}/stats.json", columns: [ndvi], bins: 10}}
+`
+
+func synthScenes(n, size int) string {
+	var s []string
+	for i := range n {
+		s = append(s, fmt.Sprintf("synth://%d/%d", size, i+1))
+	}
+	return strings.Join(s, ",")
+}
+
+func loadDurable(t testing.TB, yaml string, vars map[string]string, reg *op.Registry) *graph.Pipeline {
+	t.Helper()
+	if reg == nil {
+		reg = operators.Registry()
+	}
+	p, err := graph.Load("test.yaml", []byte(yaml), graph.Options{Registry: reg, Vars: vars, MaxPayload: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// localReference runs the pipeline with the in-process engine.
+func localReference(t testing.TB, yaml string, vars map[string]string) string {
+	t.Helper()
+	out := t.TempDir()
+	v := map[string]string{"out": out}
+	for k, x := range vars {
+		v[k] = x
+	}
+	p := loadDurable(t, yaml, v, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := engine.RunLocal(ctx, p, engine.Options{Log: t.Logf}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// sameFiles checks that every file of want exists in got with the same bytes.
+func sameFiles(t testing.TB, want, got string) {
+	t.Helper()
+	ents, err := os.ReadDir(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range ents {
+		a, err := os.ReadFile(filepath.Join(want, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(got, e.Name()))
+		if err != nil {
+			t.Fatalf("missing output: %v", err)
+		}
+		if strings.HasSuffix(e.Name(), ".json") {
+			a, b = canonJSON(t, a), canonJSON(t, b)
+		}
+		if !bytes.Equal(a, b) {
+			t.Fatalf("%s differs from the in-process run", e.Name())
+		}
+		n++
+	}
+	if n == 0 {
+		t.Fatal("reference run wrote nothing")
+	}
+	gents, _ := os.ReadDir(got)
+	for _, e := range gents {
+		if strings.Contains(e.Name(), ".tmp") {
+			t.Fatalf("temporary file left behind: %s", e.Name())
+		}
+	}
+}
+
+// canonJSON sorts a stats file's scenes (their order follows completion).
+func canonJSON(t testing.TB, data []byte) []byte {
+	var v []map[string]any
+	if err := json.Unmarshal(data, &v); err != nil {
+		t.Fatalf("stats: %v", err)
+	}
+	sort.Slice(v, func(i, j int) bool { return fmt.Sprint(v[i]["scene"]) < fmt.Sprint(v[j]["scene"]) })
+	out, _ := json.Marshal(v)
+	return out
+}
+
+func sceneStates(t testing.TB, url, pipeline, run string) map[string]engine.SceneRecord {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	kv, err := js.KeyValue(ctx, transport.Names{Pipeline: pipeline}.Bucket())
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := kv.ListKeysFiltered(ctx, transport.Token(run)+".scene.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]engine.SceneRecord{}
+	for k := range keys.Keys() {
+		e, err := kv.Get(ctx, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r engine.SceneRecord
+		if err := json.Unmarshal(e.Value(), &r); err != nil {
+			t.Fatal(err)
+		}
+		out[r.Scene] = r
+	}
+	return out
+}
+
+// TestDurableMatchesLocal runs a pipeline durably in this process against
+// a real nats-server and compares every output with the in-process engine.
+func TestDurableMatchesLocal(t *testing.T) {
+	srv := startNATS(t)
+	vars := map[string]string{"scenes": synthScenes(4, 200)}
+	want := localReference(t, durablePipeline, vars)
+	out := t.TempDir()
+	vars["out"] = out
+	p := loadDurable(t, durablePipeline, vars, nil)
+	nc, err := nats.Connect(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	err = engine.Run(ctx, ctx, p, engine.Options{Conn: nc, RunID: "r1", Log: t.Logf, Durable: &engine.DurableOptions{AckWait: 3 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameFiles(t, want, out)
+	st := sceneStates(t, srv.URL(), "dt", "r1")
+	if len(st) != 4 {
+		t.Fatalf("%d scene records, want 4: %v", len(st), st)
+	}
+	for s, r := range st {
+		if r.State != engine.SceneDone {
+			t.Fatalf("scene %s: %+v", s, r)
+		}
+	}
+}
