@@ -538,8 +538,20 @@ func (d *durable) fetchLoop(cons jetstream.Consumer, batch int, stop context.Con
 			}
 			continue
 		}
-		for m := range b.Messages() {
-			handle(m)
+		msgs := b.Messages()
+	batch:
+		for {
+			select {
+			case m, ok := <-msgs:
+				if !ok {
+					break batch
+				}
+				handle(m)
+			case <-stop.Done():
+				// Messages not taken are redelivered (or, for a unit,
+				// dropped with its consumer).
+				return
+			}
 		}
 	}
 }

@@ -194,7 +194,7 @@ func startCluster(t testing.TB) []*natsProc {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		m, err := nc.Request("$JS.API.INFO", nil, time.Second)
-		if err == nil && !strings.Contains(string(m.Data), "error") {
+		if err == nil && !strings.Contains(string(m.Data), `"error":{`) {
 			return nodes
 		}
 		time.Sleep(200 * time.Millisecond)

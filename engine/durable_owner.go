@@ -20,6 +20,12 @@ import (
 
 var errLeaseLost = errors.New("engine: lease lost")
 
+// opError is a failure of the data or the operator (as opposed to the
+// transport): retried MaxDeliver times, then dead-lettered.
+type opError struct{ error }
+
+func (e opError) Unwrap() error { return e.error }
+
 // startOwned serves a stage that owns scenes (or its whole run): it claims
 // tickets from the stage's ticket consumer, at most ScenesPerWorker at once.
 func (d *durable) startOwned(ds *dstage) error {
@@ -165,6 +171,13 @@ func (d *durable) claim(ds *dstage, ticket jetstream.Msg) {
 		return
 	}
 	ds.m.Errors.Add(1)
+	if !errors.As(err, new(opError)) {
+		d.logf("stage %q, %s: %v (starting it again)", ds.st.ID, u.name(), err)
+		u.cleanup(d.ctx, false)
+		l.release(d.ctx)
+		_ = ticket.NakWithDelay(time.Second)
+		return
+	}
 	if meta.NumDelivered < uint64(d.do.MaxDeliver) {
 		d.logf("stage %q, %s: %v (attempt %d of %d; starting it again)", ds.st.ID, u.name(), err, meta.NumDelivered, d.do.MaxDeliver)
 		u.cleanup(d.ctx, false)
@@ -216,8 +229,6 @@ func (u *unit) work() error {
 		MaxDeliver:        -1,
 		MaxAckPending:     -1,
 		DeliverPolicy:     jetstream.DeliverAllPolicy,
-		MemoryStorage:     true,
-		Replicas:          1,
 		InactiveThreshold: time.Hour,
 	})
 	if err != nil {
@@ -296,7 +307,7 @@ func (u *unit) handle(m jetstream.Msg) error {
 	}
 	w, err := weight(h)
 	if err != nil {
-		return err
+		return opError{err}
 	}
 	u.mu.Lock()
 	acc := u.acc(scene)
@@ -314,7 +325,7 @@ func (u *unit) handle(m jetstream.Msg) error {
 		c, err := transport.Decode(m.Data(), nil)
 		if err != nil {
 			ds.m.InFlight.Add(-1)
-			return fmt.Errorf("stage %q, scene %q: %w", ds.st.ID, scene, err)
+			return opError{fmt.Errorf("stage %q, scene %q: %w", ds.st.ID, scene, err)}
 		}
 		ds.m.ChunksIn.Add(1)
 		ds.m.PixelsIn.Add(int64(c.Rows()))
@@ -326,7 +337,7 @@ func (u *unit) handle(m jetstream.Msg) error {
 		ds.m.BusyNs.Add(int64(d))
 		ds.m.ObserveLatency(d)
 		if err != nil {
-			return fmt.Errorf("stage %q (%s), scene %q: %w", ds.st.ID, ds.st.Op, scene, err)
+			return opError{fmt.Errorf("stage %q (%s), scene %q: %w", ds.st.ID, ds.st.Op, scene, err)}
 		}
 	case transport.KindEmpty:
 	case transport.KindAbort:
@@ -337,7 +348,7 @@ func (u *unit) handle(m jetstream.Msg) error {
 		}
 		u.mu.Unlock()
 	default:
-		return fmt.Errorf("stage %q: unexpected message kind %q", ds.st.ID, kind)
+		return opError{fmt.Errorf("stage %q: unexpected message kind %q", ds.st.ID, kind)}
 	}
 	u.mu.Lock()
 	if acc.w[from] == nil {
@@ -347,7 +358,7 @@ func (u *unit) handle(m jetstream.Msg) error {
 	over := acc.w[from].Cmp(big.NewRat(1, 1)) > 0
 	u.mu.Unlock()
 	if over {
-		return fmt.Errorf("stage %q, scene %q: more than the whole scene arrived from %q", ds.st.ID, scene, from)
+		return opError{fmt.Errorf("stage %q, scene %q: more than the whole scene arrived from %q", ds.st.ID, scene, from)}
 	}
 	return u.check()
 }
@@ -439,13 +450,13 @@ func (u *unit) endScene(name string) error {
 	}
 	if se, ok := ds.proc.(op.SceneEnder); ok {
 		if err := se.EndScene(u.ctx, name, u.col.emit); err != nil {
-			return fmt.Errorf("stage %q (%s), scene %q: %w", ds.st.ID, ds.st.Op, name, err)
+			return opError{fmt.Errorf("stage %q (%s), scene %q: %w", ds.st.ID, ds.st.Op, name, err)}
 		}
 	}
 	ds.m.Scenes.Add(1)
 	// Marks progress for the sources' flow control; the scene is done
 	// only once the run unit finished.
-	return d.st.put(u.ctx, d.st.stageKey(ds.st.ID, name), "ended")
+	return d.st.put(u.ctx, d.st.stageKey(ds.st.ID, name), sceneEnded)
 }
 
 // finishScene ends a scene unit: EndScene (or AbortScene), output
@@ -474,7 +485,7 @@ func (u *unit) finishScene() error {
 		err := se.EndScene(u.ctx, u.scene, u.col.emit)
 		ds.m.BusyNs.Add(int64(time.Since(start)))
 		if err != nil {
-			return fmt.Errorf("stage %q (%s), scene %q: %w", ds.st.ID, ds.st.Op, u.scene, err)
+			return opError{fmt.Errorf("stage %q (%s), scene %q: %w", ds.st.ID, ds.st.Op, u.scene, err)}
 		}
 	}
 	if _, err := u.publish(map[string]bool{u.scene: true}); err != nil {
@@ -517,7 +528,7 @@ func (u *unit) finishRun() error {
 		err := f.Finish(u.ctx, u.col.emit)
 		ds.m.BusyNs.Add(int64(time.Since(start)))
 		if err != nil {
-			return fmt.Errorf("stage %q (%s): %w", ds.st.ID, ds.st.Op, err)
+			return opError{fmt.Errorf("stage %q (%s): %w", ds.st.ID, ds.st.Op, err)}
 		}
 	}
 	sent, err := u.publish(nil)

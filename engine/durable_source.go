@@ -199,7 +199,7 @@ func (sr *sourceRun) finished(ctx context.Context, name string) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		if v != SceneDone && v != SceneFailed {
+		if v != SceneDone && v != SceneFailed && v != sceneEnded {
 			return false, nil
 		}
 	}

@@ -21,6 +21,9 @@ const (
 	SceneRunning = "running"
 	SceneDone    = "done"
 	SceneFailed  = "failed"
+	// sceneEnded (stage keys only): a run-owned stage ended the scene but
+	// keeps its state until the run ends.
+	sceneEnded = "ended"
 )
 
 // SceneRecord is the value of a scene's key (<run>.scene.s-<scene>) in the

@@ -3,11 +3,8 @@ package forest
 import (
 	"encoding/json"
 	"fmt"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 )
 
 // node is a packed 16-byte tree node, the stored form (prediction uses
@@ -32,7 +29,7 @@ type tree struct {
 	depth int // longest root-to-leaf path, in edges
 
 	// prediction form (see compile): 8-byte nodes comparing bin indices
-	bnodes []bnode
+	bnodes []bnode // nil when the model is packed
 	leafOf []int32 // leaf row of every leaf node
 }
 
@@ -54,6 +51,7 @@ type Model struct {
 	trees    []tree
 	workers  int
 	edges    []*[maxEdges]float32 // per feature: sorted distinct thresholds, padded with +Inf
+	packed   *packedForest        // AVX-512 prediction form; nil: bnodes in the trees
 }
 
 // Features returns the feature names in the order Predict expects them.
@@ -169,30 +167,6 @@ func (m *Model) Predict(X [][]float32, class []uint8, proba [][]float32, conf []
 	if rows == 0 {
 		return nil
 	}
-	workers := m.workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	blockRows := min(maxBlockRows, max(minBlockRows, (rows+workers-1)/workers))
-	blocks := (rows + blockRows - 1) / blockRows
-	workers = min(workers, blocks)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			buf := make([]uint8, min(rows, blockRows)*nf)
-			acc := make([]float32, min(rows, blockRows)*nk)
-			for {
-				b := int(next.Add(1) - 1)
-				if b >= blocks {
-					return
-				}
-				r0 := b * blockRows
-				r1 := min(rows, r0+blockRows)
-				m.predictBlock(X, r0, r1, buf, acc, class, proba, conf)
-			}
-		})
-	}
-	wg.Wait()
+	m.predictRows(X, rows, class, proba, conf)
 	return nil
 }

@@ -3,7 +3,10 @@ package forest
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 )
 
 // Prediction works on bin indices, not floats: all thresholds of a feature,
@@ -25,16 +28,60 @@ type bnode struct {
 	_     uint8
 }
 
-// compile builds the per-feature threshold tables and the bnode trees. It
-// fails when a feature has more than maxEdges distinct thresholds or the
-// model has more than 65536 features.
+// packedForest is the prediction form for the AVX-512 kernels (walk512,
+// sumRows8/16), built by compile when the CPU has them and the model fits:
+// at most packMaxFeatures features (a binned row is 8 bytes), 16 classes
+// and trees of fewer than packMaxNodes nodes.
+//
+// A packed node is bin<<24 | feature<<21 | child (see packNode). Nodes are
+// renumbered breadth first (children stay adjacent), so the first five
+// levels are nodes 0-30, which walk512 keeps in registers instead of
+// gathering them. Every distinct probability row of a tree gets a sink node
+// after the tree's nodes, which loops on itself; a leaf goes to its row's
+// sink whatever the bins (its bin is 255). A walk of depth+1 steps
+// therefore ends on the sink of the row's leaf, and sink index + base is
+// that leaf's row in proba.
+type packedForest struct {
+	trees []packedTree
+	width int       // floats per proba row: 8 or 16 (zero padded)
+	proba []float32 // distinct leaf rows of every tree, width floats each
+}
+
+type packedTree struct {
+	nodes []uint32 // nodes, then sinks; at least topNodes
+	top   int      // steps whose nodes are all among the first topNodes
+	steps int      // depth+1
+	base  int32    // proba row of sink i is i+base
+}
+
+const (
+	packMaxNodes    = 1 << 21
+	packMaxFeatures = 8
+	packMaxClasses  = 16
+	walkRows        = 96 // rows per walk512 round; blocks are padded to it
+	topNodes        = 32 // nodes walk512 keeps in registers
+)
+
+// packNode encodes a node for walk512; bin 255 (leaves, sinks) never sends a
+// row to child+1.
+func packNode(bin uint8, feat uint16, child int32) uint32 {
+	return uint32(bin)<<24 | uint32(feat)<<21 | uint32(child)
+}
+
+// compile builds the per-feature threshold tables and the prediction form:
+// a packedForest when the AVX-512 kernels run and the model fits them,
+// bnodes and leafOf in every tree otherwise. It fails when a feature has
+// more than maxEdges distinct thresholds or the model has more than 65536
+// features.
 func (m *Model) compile() error {
-	nf := len(m.features)
+	nf, nk := len(m.features), len(m.classes)
 	if nf > 1<<16 {
 		return fmt.Errorf("%w: %d features (max %d)", ErrFormat, nf, 1<<16)
 	}
 	thr := make([][]float32, nf)
+	packed := simdKernel && nf <= packMaxFeatures && nk <= packMaxClasses
 	for _, t := range m.trees {
+		packed = packed && len(t.nodes)+len(t.proba)/nk+topNodes < packMaxNodes
 		for _, nd := range t.nodes {
 			if nd.Leaf < 0 {
 				thr[nd.Feature] = append(thr[nd.Feature], nd.Threshold)
@@ -56,8 +103,16 @@ func (m *Model) compile() error {
 		m.edges[f] = e
 		thr[f] = v
 	}
+	m.packed = nil
+	if packed {
+		m.packed = m.pack(thr)
+	}
 	for ti := range m.trees {
 		t := &m.trees[ti]
+		t.bnodes, t.leafOf = nil, nil
+		if packed {
+			continue
+		}
 		t.bnodes = make([]bnode, len(t.nodes))
 		t.leafOf = make([]int32, len(t.nodes))
 		for i, nd := range t.nodes {
@@ -71,6 +126,97 @@ func (m *Model) compile() error {
 		}
 	}
 	return nil
+}
+
+// pack builds the packedForest; thr holds every feature's sorted distinct
+// thresholds.
+func (m *Model) pack(thr [][]float32) *packedForest {
+	nk := len(m.classes)
+	p := &packedForest{width: 8}
+	if nk > 8 {
+		p.width = 16
+	}
+	for _, t := range m.trees {
+		order, level := breadthFirst(t.nodes)
+		pt := packedTree{steps: t.depth + 1, base: int32(len(p.proba)/p.width - len(order))}
+		// a lane leaves the first levels only through a leaf, to its sink
+		pt.top = 5
+		for _, old := range order {
+			if t.nodes[old].Leaf >= 0 {
+				pt.top = min(pt.top, level[old]+1)
+			}
+		}
+		pt.top = min(pt.top, pt.steps)
+		newIdx := make([]int32, len(t.nodes))
+		for i, old := range order {
+			newIdx[old] = int32(i)
+		}
+		nodes := make([]uint32, len(order), len(order)+len(t.proba)/nk+topNodes)
+		sink := make(map[[packMaxClasses]uint32]int32) // distinct probability row (bits) -> sink
+		for i, old := range order {
+			nd := t.nodes[old]
+			if nd.Leaf < 0 {
+				b, _ := slices.BinarySearch(thr[nd.Feature], nd.Threshold)
+				nodes[i] = packNode(uint8(b), uint16(nd.Feature), newIdx[nd.Child])
+				continue
+			}
+			pr := t.proba[int(nd.Leaf)*nk : int(nd.Leaf)*nk+nk]
+			var key [packMaxClasses]uint32
+			for k, v := range pr {
+				key[k] = math.Float32bits(v)
+			}
+			s, ok := sink[key]
+			if !ok {
+				s = int32(len(nodes))
+				sink[key] = s
+				nodes = append(nodes, packNode(255, 0, s))
+				p.proba = append(p.proba, pr...)
+				p.proba = append(p.proba, make([]float32, p.width-nk)...)
+			}
+			nodes[i] = packNode(255, 0, s)
+		}
+		for len(nodes) < topNodes {
+			nodes = append(nodes, 0) // never reached
+		}
+		pt.nodes = nodes
+		p.trees = append(p.trees, pt)
+	}
+	return p
+}
+
+// breadthFirst returns the nodes reachable from the root in breadth-first
+// order, each pair of children together (left first), and the level of
+// each node (first reached). A loaded model may share children between
+// parents; when a shared pair cannot stay adjacent, it returns the stored
+// order and walk512 gathers every level (levels are then all 0: top is 1).
+func breadthFirst(nodes []node) (order []int32, level []int) {
+	level = make([]int, len(nodes))
+	pos := make([]int32, len(nodes)) // position in order + 1; 0: not yet
+	order = append(order, 0)
+	pos[0] = 1
+	for q := 0; q < len(order); q++ {
+		nd := nodes[order[q]]
+		if nd.Leaf < 0 {
+			c := nd.Child
+			switch {
+			case pos[c] == 0 && pos[c+1] == 0:
+				order = append(order, c, c+1)
+				pos[c], pos[c+1] = int32(len(order)-1), int32(len(order))
+				level[c], level[c+1] = level[order[q]]+1, level[order[q]]+1
+			case pos[c] == 0 || pos[c+1] != pos[c]+1:
+				return identity(len(nodes)), make([]int, len(nodes))
+			}
+		}
+	}
+	return order, level
+}
+
+func identity(n int) []int32 {
+	s := make([]int32, n)
+	for i := range s {
+		s[i] = int32(i)
+	}
+	return s
 }
 
 // binOf returns the number of thresholds in e strictly below x (0 for NaN),
@@ -87,36 +233,94 @@ func binOf(e *[maxEdges]float32, x float32) uint8 {
 	return uint8(pos)
 }
 
-// predictBlock handles rows [r0,r1): it bins them row-major into buf, walks
-// every tree over the whole block (the tree stays in cache) and sums leaf
-// probabilities into acc.
-func (m *Model) predictBlock(X [][]float32, r0, r1 int, buf []uint8, acc []float32, class []uint8, proba [][]float32, conf []float32) {
+// predictRows runs predictBlock over rows [0,rows) on the model's workers.
+// Blocks are claimed one at a time and sized so that every worker gets
+// several: the last ones to finish leave little idle time.
+func (m *Model) predictRows(X [][]float32, rows int, class []uint8, proba [][]float32, conf []float32) {
+	workers := m.workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	most := maxBlockRows
+	if m.packed != nil {
+		// the leaf rows of every tree for the block stay in L2
+		most = max(minBlockRows, packedBlockBytes/(4*len(m.trees)))
+	}
+	blockRows := min(most, max(minBlockRows, (rows+4*workers-1)/(4*workers)))
+	blocks := (rows + blockRows - 1) / blockRows
+	workers = min(workers, blocks)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			s := m.newScratch(min(rows, blockRows))
+			for {
+				b := int(next.Add(1) - 1)
+				if b >= blocks {
+					return
+				}
+				r0 := b * blockRows
+				m.predictBlock(X, r0, min(rows, r0+blockRows), s, class, proba, conf)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// packedBlockBytes bounds the leaf rows a packed block keeps (4 bytes per
+// row and tree), so that they stay in L2 with the tree being walked.
+const packedBlockBytes = 512 << 10
+
+// blockScratch is a worker's memory for predictBlock.
+type blockScratch struct {
+	bins   []uint8   // binned rows, row-major, 8 bytes (packed) or nf bytes apart
+	leaves []int32   // packed: proba row of each row (walkRows-padded) in each tree
+	acc    []float32 // rows × classes (packed: × width) sums of leaf probabilities
+}
+
+func (m *Model) newScratch(n int) *blockScratch {
+	nf, nk := len(m.features), len(m.classes)
+	if p := m.packed; p != nil {
+		np := (n + walkRows - 1) / walkRows * walkRows
+		return &blockScratch{bins: make([]uint8, np*packMaxFeatures), leaves: make([]int32, np*len(m.trees)), acc: make([]float32, np*p.width)}
+	}
+	return &blockScratch{bins: make([]uint8, n*nf), acc: make([]float32, n*nk)}
+}
+
+// predictBlock handles rows [r0,r1): it bins them row-major, sums their
+// leaf probabilities over the trees, in tree order, and writes the outputs.
+func (m *Model) predictBlock(X [][]float32, r0, r1 int, s *blockScratch, class []uint8, proba [][]float32, conf []float32) {
 	nf, nk, n := len(m.features), len(m.classes), r1-r0
+	stride := nf
+	if m.packed != nil {
+		stride = packMaxFeatures
+	}
+	buf := s.bins
 	for f, col := range X {
 		e := m.edges[f]
 		for r, v := range col[r0:r1] {
-			buf[r*nf+f] = binOf(e, v)
+			buf[r*stride+f] = binOf(e, v)
 		}
 	}
-	acc = acc[:n*nk]
-	clear(acc)
-	for ti := range m.trees {
-		t := &m.trees[ti]
-		nodes, leafOf, pr, depth := t.bnodes, t.leafOf, t.proba, t.depth
-		r := 0
-		for ; r+8 <= n; r += 8 {
-			i0, i1, i2, i3, i4, i5, i6, i7 := walk8(nodes, buf[r*nf:], nf, depth)
-			for j, l := range [8]int32{i0, i1, i2, i3, i4, i5, i6, i7} {
-				addLeaf(acc[(r+j)*nk:], pr, leafOf[l], nk)
-			}
+	acc, width := s.acc, nk
+	if p := m.packed; p != nil {
+		width = p.width
+		np := (n + walkRows - 1) / walkRows * walkRows
+		clear(buf[n*stride : np*stride]) // padding rows: walked, not used
+		for ti, t := range p.trees {
+			walk512(&t.nodes[0], &buf[0], np, t.top, t.steps, t.base, &s.leaves[ti*np])
 		}
-		for ; r < n; r++ {
-			addLeaf(acc[r*nk:], pr, leafOf[walk(nodes, buf[r*nf:], depth)], nk)
+		sum := sumRows8
+		if width == 16 {
+			sum = sumRows16
 		}
+		sum(&s.leaves[0], np, len(p.trees), &p.proba[0], np, &acc[0])
+	} else {
+		m.sumLeaves(buf, n, acc[:n*nk])
 	}
 	inv := 1 / float32(len(m.trees))
 	for r := range n {
-		a := acc[r*nk : r*nk+nk]
+		a := acc[r*width : r*width+nk]
 		best := 0
 		for k := 1; k < nk; k++ {
 			if a[k] > a[best] {
@@ -133,6 +337,28 @@ func (m *Model) predictBlock(X [][]float32, r0, r1 int, buf []uint8, acc []float
 			for k := range nk {
 				proba[k][r0+r] = a[k] * inv
 			}
+		}
+	}
+}
+
+// sumLeaves is the portable path: it walks every tree over the n binned
+// rows of buf (the tree stays in cache) and adds the leaf probabilities to
+// acc, tree after tree.
+func (m *Model) sumLeaves(buf []uint8, n int, acc []float32) {
+	nf, nk := len(m.features), len(m.classes)
+	clear(acc)
+	for ti := range m.trees {
+		t := &m.trees[ti]
+		nodes, leafOf, pr, depth := t.bnodes, t.leafOf, t.proba, t.depth
+		r := 0
+		for ; r+8 <= n; r += 8 {
+			i0, i1, i2, i3, i4, i5, i6, i7 := walk8(nodes, buf[r*nf:], nf, depth)
+			for j, l := range [8]int32{i0, i1, i2, i3, i4, i5, i6, i7} {
+				addLeaf(acc[(r+j)*nk:], pr, leafOf[l], nk)
+			}
+		}
+		for ; r < n; r++ {
+			addLeaf(acc[r*nk:], pr, leafOf[walk(nodes, buf[r*nf:], depth)], nk)
 		}
 	}
 }

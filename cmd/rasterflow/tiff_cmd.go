@@ -15,14 +15,8 @@ func cmdInfo(args []string, stdout, stderr io.Writer) error {
 	if len(args) != 1 {
 		return fmt.Errorf("want one PATH or URL")
 	}
-	ctx := context.Background()
-	src, err := blob.Open(ctx, args[0], blob.Options{})
+	f, err := openTIFF(context.Background(), args[0])
 	if err != nil {
-		return err
-	}
-	f, err := tiff.Open(src)
-	if err != nil {
-		src.Close()
 		return err
 	}
 	defer f.Close()
@@ -48,13 +42,8 @@ func cmdConvert(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("unknown --compress %q", *compress)
 	}
 	ctx := context.Background()
-	src, err := blob.Open(ctx, pos[0], blob.Options{})
+	f, err := openTIFF(ctx, pos[0])
 	if err != nil {
-		return err
-	}
-	f, err := tiff.Open(src)
-	if err != nil {
-		src.Close()
 		return err
 	}
 	defer f.Close()
@@ -71,4 +60,18 @@ func cmdConvert(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", pos[1])
 	return nil
+}
+
+// openTIFF opens a local path, http(s):// URL or s3:// object as a TIFF.
+func openTIFF(ctx context.Context, uri string) (*tiff.File, error) {
+	src, err := blob.Open(ctx, uri, blob.Options{})
+	if err != nil {
+		return nil, err
+	}
+	f, err := tiff.Open(src)
+	if err != nil {
+		src.Close()
+		return nil, err
+	}
+	return f, nil
 }

@@ -194,7 +194,13 @@ func cmdWorker(args []string, stdout, stderr io.Writer) error {
 		Log: func(f string, a ...any) { fmt.Fprintf(stderr, f+"\n", a...) }})
 	wall := time.Since(start)
 	fmt.Fprintf(stdout, "worker %s: %s in %s\n", worker, status(err, drainCtx), wall.Round(time.Millisecond))
-	metrics.WriteSummary(stdout, reg.Snapshot(time.Now()), wall)
+	snap := reg.Snapshot(time.Now())
+	metrics.WriteSummary(stdout, snap, wall)
+	var redelivered int64
+	for _, st := range snap {
+		redelivered += st.Redeliveries
+	}
+	fmt.Fprintf(stdout, "redeliveries: %d\n", redelivered)
 	return err
 }
 
