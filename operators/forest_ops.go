@@ -269,12 +269,12 @@ type rfPredict struct {
 	confidence bool
 	// wait: the model is written by an rf.train stage of this run, so
 	// chunks wait until the model file is newer than the run's start.
-	wait      bool
-	start     time.Time
-	now       func() time.Time
-	once      sync.Once
-	m         *forest.Model
-	err       error
+	wait  bool
+	start time.Time
+	now   func() time.Time
+	once  sync.Once
+	m     *forest.Model
+	err   error
 	// gpu, when set, runs inference there; the model is uploaded once
 	// (devForest) and reused for every chunk.
 	gpu       *cuda.Device

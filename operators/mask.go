@@ -199,4 +199,3 @@ func setT[T any](s []T, bad []bool, v T) {
 		}
 	}
 }
-

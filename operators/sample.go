@@ -4,11 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"math/rand/v2"
+	"sort"
 	"sync"
 
 	"github.com/rasterflow/rasterflow/chunk"
-	"github.com/rasterflow/rasterflow/forest"
 	"github.com/rasterflow/rasterflow/op"
 	"github.com/rasterflow/rasterflow/tiff"
 )
@@ -19,9 +18,10 @@ const sampleRows = 1 << 18
 var sampleSpec = &op.Spec{
 	Name: "sample",
 	Kind: op.Transform,
-	Doc: "Draws labelled pixels for training across all chunks and scenes by reservoir sampling — uniformly, or stratified " +
-		"with a cap per class — and when its input ends emits them as chunks of feature columns (float32), the label and " +
-		"`split` (0 train, 1 validation). Pixels with nodata in any feature or the label are never sampled.",
+	Doc: "Draws labelled pixels for training across all chunks and scenes — uniformly, or stratified with a cap per class — " +
+		"by bottom-k sampling on a hash of (seed, scene, pixel), so the sample is reproducible whatever the chunk order, and " +
+		"when its input ends emits them as chunks of feature columns (float32), the label and `split` (0 train, 1 validation). " +
+		"Pixels with nodata in any feature or the label are never sampled.",
 	Fields: []op.Field{
 		{Name: "features", Type: op.Strings, Required: true, Doc: "feature columns"},
 		{Name: "label", Type: op.String, Default: "label", Doc: "label column (uint8 class codes)"},
@@ -49,17 +49,10 @@ var sampleSpec = &op.Spec{
 		return out, nil
 	},
 	New: func(cfg *op.Config, env op.Env) (any, error) {
-		s := &sampleOp{features: cfg.Strings("features"), label: cfg.String("label"), validation: cfg.Float("validation"), seed: uint64(cfg.Int("seed"))}
-		if pc := cfg.Int("per_class"); pc > 0 {
-			sm, err := forest.NewSampler(forest.SamplerConfig{Features: s.features, PerClass: pc, Validation: s.validation, Seed: s.seed})
-			if err != nil {
-				return nil, err
-			}
-			s.strat = sm
-		} else {
-			total := int(math.Ceil(float64(cfg.Int("samples")) / (1 - s.validation)))
-			s.uni = newReservoir(len(s.features), total, s.seed)
-		}
+		s := &sampleOp{features: cfg.Strings("features"), label: cfg.String("label"), validation: cfg.Float("validation"),
+			seed: uint64(cfg.Int("seed")), perClass: cfg.Int("per_class"), classes: map[uint8]*bottomK{}}
+		total := int(math.Ceil(float64(cfg.Int("samples")) / (1 - s.validation)))
+		s.uniform = &bottomK{k: total}
 		return s, nil
 	},
 }
@@ -69,10 +62,12 @@ type sampleOp struct {
 	label      string
 	validation float64
 	seed       uint64
+	perClass   int // 0: uniform
 
-	mu    sync.Mutex // Add is order-dependent: chunks are added one at a time
-	strat *forest.Sampler
-	uni   *reservoir
+	mu      sync.Mutex
+	uniform *bottomK
+	classes map[uint8]*bottomK
+	total   int
 }
 
 func (s *sampleOp) Process(ctx context.Context, c *chunk.Chunk, _ op.Emit) error {
@@ -88,57 +83,107 @@ func (s *sampleOp) Process(ctx context.Context, c *chunk.Chunk, _ op.Emit) error
 	if err != nil {
 		return fmt.Errorf("sample: %w", err)
 	}
-	valid := make([]bool, len(y))
-	for i := range valid {
-		ok := y[i] != nd && y[i] != 0
+	// Each pixel's priority is a hash of the seed, the scene and the
+	// pixel's position, so the sample depends neither on the order chunks
+	// arrive in nor on how many workers there are.
+	sceneKey := hashString(c.Meta.Scene) ^ s.seed
+	win := c.Meta.Window
+	type cand struct {
+		prio uint64
+		row  int
+	}
+	var cands []cand
+	for i := range y {
+		if y[i] == nd || y[i] == 0 {
+			continue
+		}
+		ok := true
 		for _, col := range X {
 			if v := col[i]; v != v {
 				ok = false
 				break
 			}
 		}
-		valid[i] = ok
+		if !ok {
+			continue
+		}
+		pos := uint64((win.Y+i/win.W)*c.Meta.GridW + win.X + i%win.W)
+		cands = append(cands, cand{mix64(sceneKey ^ mix64(pos)), i})
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.strat != nil {
-		return s.strat.Add(X, y, valid)
+	for _, cd := range cands {
+		h := s.heapFor(y[cd.row])
+		if !h.wants(cd.prio) {
+			continue
+		}
+		vals := make([]float32, len(X))
+		for f := range X {
+			vals[f] = X[f][cd.row]
+		}
+		h.push(sampleRow{prio: cd.prio, x: vals, y: y[cd.row]})
 	}
-	s.uni.add(X, y, valid)
 	return nil
+}
+
+func (s *sampleOp) heapFor(class uint8) *bottomK {
+	if s.perClass == 0 {
+		return s.uniform
+	}
+	h, ok := s.classes[class]
+	if !ok {
+		h = &bottomK{k: s.perClass}
+		s.classes[class] = h
+	}
+	return h
 }
 
 // Finish emits the sample: training rows first, then validation rows.
 func (s *sampleOp) Finish(ctx context.Context, emit op.Emit) error {
-	var train, val forest.Dataset
-	if s.strat != nil {
-		train, val = s.strat.Split()
+	var rows []sampleRow
+	if s.perClass == 0 {
+		rows = s.uniform.rows
 	} else {
-		train, val = s.uni.split(s.features, s.validation)
+		for _, h := range s.classes {
+			rows = append(rows, h.rows...)
+		}
 	}
-	if len(train.Y) == 0 {
+	if len(rows) == 0 {
 		return fmt.Errorf("sample: no valid labelled pixels in the input")
 	}
-	rows := len(train.Y) + len(val.Y)
-	total := (rows + sampleRows - 1) / sampleRows
+	sort.Slice(rows, func(i, j int) bool { return rows[i].prio < rows[j].prio })
+	// Validation rows are chosen by another bit-mix of the priority, per
+	// class in stratified mode, so both splits keep the class balance.
+	var train, val []sampleRow
+	for _, r := range rows {
+		if float64(mix64(r.prio^0x9e3779b97f4a7c15)>>11)/(1<<53) < s.validation {
+			val = append(val, r)
+		} else {
+			train = append(train, r)
+		}
+	}
+	all := append(train, val...)
+	total := (len(all) + sampleRows - 1) / sampleRows
 	zero := 0.0
 	for i := 0; i < total; i++ {
-		lo, hi := i*sampleRows, min((i+1)*sampleRows, rows)
+		part := all[i*sampleRows : min((i+1)*sampleRows, len(all))]
 		cols := make([]chunk.Col, 0, len(s.features)+2)
 		for f, name := range s.features {
-			vals := make([]float32, 0, hi-lo)
-			vals = appendRange(vals, train.X[f], val.X[f], lo, hi)
+			vals := make([]float32, len(part))
+			for r, row := range part {
+				vals[r] = row.x[f]
+			}
 			cols = append(cols, chunk.Col{Name: name, DType: tiff.Float32, Data: chunk.Bytes(vals)})
 		}
-		labels := appendRange(make([]uint8, 0, hi-lo), train.Y, val.Y, lo, hi)
-		split := make([]uint8, hi-lo)
-		for r := range split {
-			if lo+r >= len(train.Y) {
+		labels, split := make([]uint8, len(part)), make([]uint8, len(part))
+		for r, row := range part {
+			labels[r] = row.y
+			if i*sampleRows+r >= len(train) {
 				split[r] = 1
 			}
 		}
 		cols = append(cols, chunk.Col{Name: s.label, DType: tiff.Uint8, Nodata: &zero, Data: labels}, chunk.Col{Name: "split", DType: tiff.Uint8, Data: split})
-		c, err := chunk.New(chunk.Meta{Scene: "samples", Window: chunk.Window{W: hi - lo, H: 1}, GridW: rows, GridH: 1, Index: i, Total: total}, cols)
+		c, err := chunk.New(chunk.Meta{Scene: "samples", Window: chunk.Window{W: len(part), H: 1}, GridW: len(all), GridH: 1, Index: i, Total: total}, cols)
 		if err != nil {
 			return err
 		}
@@ -149,66 +194,64 @@ func (s *sampleOp) Finish(ctx context.Context, emit op.Emit) error {
 	return nil
 }
 
-// appendRange appends rows [lo,hi) of the concatenation a‖b.
-func appendRange[T any](dst, a, b []T, lo, hi int) []T {
-	if lo < len(a) {
-		dst = append(dst, a[lo:min(hi, len(a))]...)
-	}
-	if hi > len(a) {
-		dst = append(dst, b[max(lo-len(a), 0):hi-len(a)]...)
-	}
-	return dst
+// sampleRow is one sampled pixel.
+type sampleRow struct {
+	prio uint64
+	x    []float32
+	y    uint8
 }
 
-// reservoir keeps a uniform random sample of fixed size (Algorithm R).
-type reservoir struct {
-	X    [][]float32
-	Y    []uint8
-	size int
-	seen int64
-	rng  *rand.Rand
+// bottomK keeps the k rows with the smallest priorities (a max-heap on
+// priority): a uniform random sample without replacement when priorities
+// are independent hashes, whatever order rows arrive in.
+type bottomK struct {
+	k    int
+	rows []sampleRow
 }
 
-func newReservoir(features, size int, seed uint64) *reservoir {
-	return &reservoir{X: make([][]float32, features), size: size, rng: rand.New(rand.NewPCG(seed, 0x5eed))}
-}
+func (h *bottomK) wants(prio uint64) bool { return len(h.rows) < h.k || prio < h.rows[0].prio }
 
-func (r *reservoir) add(X [][]float32, y []uint8, valid []bool) {
-	for i := range y {
-		if !valid[i] {
-			continue
-		}
-		r.seen++
-		if len(r.Y) < r.size {
-			for f := range X {
-				r.X[f] = append(r.X[f], X[f][i])
+func (h *bottomK) push(r sampleRow) {
+	if len(h.rows) < h.k {
+		h.rows = append(h.rows, r)
+		for i := len(h.rows) - 1; i > 0; {
+			p := (i - 1) / 2
+			if h.rows[p].prio >= h.rows[i].prio {
+				break
 			}
-			r.Y = append(r.Y, y[i])
-			continue
+			h.rows[p], h.rows[i] = h.rows[i], h.rows[p]
+			i = p
 		}
-		if j := r.rng.Int64N(r.seen); j < int64(r.size) {
-			for f := range X {
-				r.X[f][j] = X[f][i]
-			}
-			r.Y[j] = y[i]
+		return
+	}
+	h.rows[0] = r
+	for i := 0; ; {
+		l, rr, big := 2*i+1, 2*i+2, i
+		if l < len(h.rows) && h.rows[l].prio > h.rows[big].prio {
+			big = l
 		}
+		if rr < len(h.rows) && h.rows[rr].prio > h.rows[big].prio {
+			big = rr
+		}
+		if big == i {
+			return
+		}
+		h.rows[i], h.rows[big] = h.rows[big], h.rows[i]
+		i = big
 	}
 }
 
-// split shuffles the reservoir and cuts off a validation fraction.
-func (r *reservoir) split(features []string, validation float64) (train, val forest.Dataset) {
-	n := len(r.Y)
-	r.rng.Shuffle(n, func(i, j int) {
-		r.Y[i], r.Y[j] = r.Y[j], r.Y[i]
-		for f := range r.X {
-			r.X[f][i], r.X[f][j] = r.X[f][j], r.X[f][i]
-		}
-	})
-	nTrain := n - int(math.Round(float64(n)*validation))
-	train = forest.Dataset{Features: features, Y: r.Y[:nTrain], X: make([][]float32, len(r.X))}
-	val = forest.Dataset{Features: features, Y: r.Y[nTrain:], X: make([][]float32, len(r.X))}
-	for f := range r.X {
-		train.X[f], val.X[f] = r.X[f][:nTrain], r.X[f][nTrain:]
+func mix64(z uint64) uint64 {
+	z += 0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+func hashString(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * 1099511628211
 	}
-	return train, val
+	return h
 }
