@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -108,6 +109,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	listen := fs.String("listen", "", "also accept NATS clients on this host:port (default: in-process only)")
 	quiet := fs.Bool("quiet", false, "no progress line")
 	ui := fs.String("ui", "", "serve the dashboard and /metrics on ADDR (a bare port binds 127.0.0.1)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to FILE (go tool pprof)")
 	nf := addNATSFlags(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -115,6 +117,17 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	}
 	if len(pos) != 1 {
 		return fmt.Errorf("want one pipeline file")
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	sess, err := nf.open(pos[0], sets, *listen, "rasterflow-run", stderr)
 	if err != nil {
