@@ -8,21 +8,18 @@ import "golang.org/x/sys/cpu"
 var simdKernel = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VBMI
 
 // walk512 walks n rows (a multiple of walkRows; 8 bytes a row, one bin per
-// feature) steps steps down packed nodes (see packNode) and stores the node
-// reached by every row, plus base, in out[:n]. The first top steps (top ≤
-// steps) read the nodes from nodes[:32], which must hold every node reached
-// before them.
+// feature) steps steps down packed nodes (see packNode) and adds, for every
+// row r, row leaf+base of proba (width floats: 8 or 16) to acc[r*width:],
+// where leaf is the node reached. The first top steps (top ≤ steps) read
+// the nodes from nodes[:32], which must hold every node reached before
+// them. leaves is scratch.
 //
 //go:noescape
-func walk512(nodes *uint32, rows *uint8, n, top, steps int, base int32, out *int32)
+func walk512(nodes *uint32, rows *uint8, n, top, steps int, base int32, proba *float32, width int, acc *float32, leaves *[walkRows]int32)
 
-// sumRows8 sets out[r*8:r*8+8], for r < n (a multiple of 8), to the sum
-// over t < trees, in that order, of the 8-float row rows[t*stride+r] of proba.
+// binColumn512 sets out[i*stride], for i < n, to the bin of col[i]: the
+// number of edges[:256] below it (0 for NaN). edges holds 256 sorted
+// thresholds (+Inf padded), then every 16th of them (edges[16c+15]).
 //
 //go:noescape
-func sumRows8(rows *int32, stride, trees int, proba *float32, n int, out *float32)
-
-// sumRows16 is sumRows8 for 16-float rows.
-//
-//go:noescape
-func sumRows16(rows *int32, stride, trees int, proba *float32, n int, out *float32)
+func binColumn512(col *float32, n int, edges *[edgeTable]float32, out *uint8, stride int)

@@ -51,8 +51,18 @@ GLOBL lanes<>(SB), RODATA|NOPTR, $64
 	VPADDD Z27, idx, idx \
 	VMOVDQU32 idx, off(R9)
 
-// func walk512(nodes *uint32, rows *uint8, n, top, steps int, base int32, out *int32)
-TEXT ·walk512(SB), NOSPLIT, $0-56
+// ADDROW adds proba row number off(R9) (width floats, reg's size) to acc
+// row (R11).
+#define ADDROW(off, shift, reg, width) \
+	MOVLQSX off(R9), AX \
+	SHLQ $shift, AX \
+	VMOVUPS (R12)(AX*1), reg \
+	VADDPS (R11), reg, reg \
+	VMOVUPS reg, (R11) \
+	ADDQ $width, R11
+
+// func walk512(nodes *uint32, rows *uint8, n, top, steps int, base int32, proba *float32, width int, acc *float32, leaves *[walkRows]int32)
+TEXT ·walk512(SB), NOSPLIT, $0-80
 	MOVQ nodes+0(FP), DI
 	MOVQ rows+8(FP), SI
 	MOVQ n+16(FP), DX
@@ -61,7 +71,10 @@ TEXT ·walk512(SB), NOSPLIT, $0-56
 	SUBQ R10, R8
 	MOVL base+40(FP), AX
 	VPBROADCASTD AX, Z27
-	MOVQ out+48(FP), R9
+	MOVQ proba+48(FP), R12
+	MOVQ width+56(FP), R13
+	MOVQ acc+64(FP), R11
+	MOVQ leaves+72(FP), R9
 	VMOVDQU32 0(DI), Z24
 	VMOVDQU32 64(DI), Z25
 	MOVL $1, AX
@@ -119,8 +132,34 @@ store:
 	STORE(Z12, 192)
 	STORE(Z16, 256)
 	STORE(Z20, 320)
+	XORQ BX, BX
+	CMPQ R13, $8
+	JNE add16
+
+add8:
+	ADDROW(0, 5, Y0, 32)
+	ADDROW(4, 5, Y1, 32)
+	ADDROW(8, 5, Y2, 32)
+	ADDROW(12, 5, Y3, 32)
+	ADDQ $16, R9
+	ADDQ $4, BX
+	CMPQ BX, $96
+	JNE add8
+	JMP next
+
+add16:
+	ADDROW(0, 6, Z0, 64)
+	ADDROW(4, 6, Z1, 64)
+	ADDROW(8, 6, Z2, 64)
+	ADDROW(12, 6, Z3, 64)
+	ADDQ $16, R9
+	ADDQ $4, BX
+	CMPQ BX, $96
+	JNE add16
+
+next:
+	SUBQ $384, R9
 	ADDQ $768, SI
-	ADDQ $384, R9
 	SUBQ $96, DX
 	JNZ round
 
@@ -128,145 +167,38 @@ done:
 	VZEROUPPER
 	RET
 
-// func sumRows8(rows *int32, stride, trees int, proba *float32, n int, out *float32)
-// out[r*8:r*8+8] = sum over t of proba[rows[t*stride+r]*8 :][:8], t in order,
-// for r < n (a multiple of 8).
-TEXT ·sumRows8(SB), NOSPLIT, $0-48
-	MOVQ rows+0(FP), SI
-	MOVQ stride+8(FP), R10
-	SHLQ $2, R10
-	MOVQ trees+16(FP), R11
-	MOVQ proba+24(FP), DI
-	MOVQ n+32(FP), DX
-	MOVQ out+40(FP), R9
-	TESTQ DX, DX
-	JZ sdone
+// func binColumn512(col *float32, n int, edges *[edgeTable]float32, out *uint8, stride int)
+// out[i*stride] = number of edges below col[i] (0 for NaN), by two
+// compares of 16: against every 16th edge (edges[256:272]), then against
+// the 16 edges of the bucket found.
+TEXT ·binColumn512(SB), NOSPLIT, $0-40
+	MOVQ col+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ edges+16(FP), DI
+	MOVQ out+24(FP), R9
+	MOVQ stride+32(FP), R10
+	VMOVUPS 1024(DI), Z0
+	TESTQ CX, CX
+	JZ bdone
 
-srow:
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	MOVQ SI, BX
-	MOVQ R11, CX
-
-stree:
-	MOVLQSX 0(BX), AX
-	SHLQ $5, AX
-	VADDPS (DI)(AX*1), Y0, Y0
-	MOVLQSX 4(BX), AX
-	SHLQ $5, AX
-	VADDPS (DI)(AX*1), Y1, Y1
-	MOVLQSX 8(BX), AX
-	SHLQ $5, AX
-	VADDPS (DI)(AX*1), Y2, Y2
-	MOVLQSX 12(BX), AX
-	SHLQ $5, AX
-	VADDPS (DI)(AX*1), Y3, Y3
-	MOVLQSX 16(BX), AX
-	SHLQ $5, AX
-	VADDPS (DI)(AX*1), Y4, Y4
-	MOVLQSX 20(BX), AX
-	SHLQ $5, AX
-	VADDPS (DI)(AX*1), Y5, Y5
-	MOVLQSX 24(BX), AX
-	SHLQ $5, AX
-	VADDPS (DI)(AX*1), Y6, Y6
-	MOVLQSX 28(BX), AX
-	SHLQ $5, AX
-	VADDPS (DI)(AX*1), Y7, Y7
-	ADDQ R10, BX
+bloop:
+	VBROADCASTSS (SI), Z1
+	VCMPPS $0x1e, Z0, Z1, K1
+	KMOVW K1, AX
+	POPCNTL AX, AX
+	MOVL AX, DX
+	SHLL $6, DX
+	VCMPPS $0x1e, (DI)(DX*1), Z1, K2
+	KMOVW K2, BX
+	POPCNTL BX, BX
+	SHLL $4, AX
+	ADDL BX, AX
+	MOVB AX, (R9)
+	ADDQ $4, SI
+	ADDQ R10, R9
 	DECQ CX
-	JNZ stree
+	JNZ bloop
 
-	VMOVUPS Y0, 0(R9)
-	VMOVUPS Y1, 32(R9)
-	VMOVUPS Y2, 64(R9)
-	VMOVUPS Y3, 96(R9)
-	VMOVUPS Y4, 128(R9)
-	VMOVUPS Y5, 160(R9)
-	VMOVUPS Y6, 192(R9)
-	VMOVUPS Y7, 224(R9)
-	ADDQ $32, SI
-	ADDQ $256, R9
-	SUBQ $8, DX
-	JNZ srow
-
-sdone:
-	VZEROUPPER
-	RET
-
-// func sumRows16(rows *int32, stride, trees int, proba *float32, n int, out *float32)
-// sumRows8 with 16 classes a row.
-TEXT ·sumRows16(SB), NOSPLIT, $0-48
-	MOVQ rows+0(FP), SI
-	MOVQ stride+8(FP), R10
-	SHLQ $2, R10
-	MOVQ trees+16(FP), R11
-	MOVQ proba+24(FP), DI
-	MOVQ n+32(FP), DX
-	MOVQ out+40(FP), R9
-	TESTQ DX, DX
-	JZ zdone
-
-zrow:
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	MOVQ SI, BX
-	MOVQ R11, CX
-
-ztree:
-	MOVLQSX 0(BX), AX
-	SHLQ $6, AX
-	VADDPS (DI)(AX*1), Z0, Z0
-	MOVLQSX 4(BX), AX
-	SHLQ $6, AX
-	VADDPS (DI)(AX*1), Z1, Z1
-	MOVLQSX 8(BX), AX
-	SHLQ $6, AX
-	VADDPS (DI)(AX*1), Z2, Z2
-	MOVLQSX 12(BX), AX
-	SHLQ $6, AX
-	VADDPS (DI)(AX*1), Z3, Z3
-	MOVLQSX 16(BX), AX
-	SHLQ $6, AX
-	VADDPS (DI)(AX*1), Z4, Z4
-	MOVLQSX 20(BX), AX
-	SHLQ $6, AX
-	VADDPS (DI)(AX*1), Z5, Z5
-	MOVLQSX 24(BX), AX
-	SHLQ $6, AX
-	VADDPS (DI)(AX*1), Z6, Z6
-	MOVLQSX 28(BX), AX
-	SHLQ $6, AX
-	VADDPS (DI)(AX*1), Z7, Z7
-	ADDQ R10, BX
-	DECQ CX
-	JNZ ztree
-
-	VMOVUPS Z0, 0(R9)
-	VMOVUPS Z1, 64(R9)
-	VMOVUPS Z2, 128(R9)
-	VMOVUPS Z3, 192(R9)
-	VMOVUPS Z4, 256(R9)
-	VMOVUPS Z5, 320(R9)
-	VMOVUPS Z6, 384(R9)
-	VMOVUPS Z7, 448(R9)
-	ADDQ $32, SI
-	ADDQ $512, R9
-	SUBQ $8, DX
-	JNZ zrow
-
-zdone:
+bdone:
 	VZEROUPPER
 	RET

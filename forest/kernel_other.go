@@ -4,14 +4,10 @@ package forest
 
 var simdKernel = false
 
-func walk512(nodes *uint32, rows *uint8, n, top, steps int, base int32, out *int32) {
+func walk512(nodes *uint32, rows *uint8, n, top, steps int, base int32, proba *float32, width int, acc *float32, leaves *[walkRows]int32) {
 	panic("forest: walk512 without AVX-512")
 }
 
-func sumRows8(rows *int32, stride, trees int, proba *float32, n int, out *float32) {
-	panic("forest: sumRows8 without AVX-512")
-}
-
-func sumRows16(rows *int32, stride, trees int, proba *float32, n int, out *float32) {
-	panic("forest: sumRows16 without AVX-512")
+func binColumn512(col *float32, n int, edges *[edgeTable]float32, out *uint8, stride int) {
+	panic("forest: binColumn512 without AVX-512")
 }

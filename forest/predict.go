@@ -42,6 +42,7 @@ type bnode struct {
 // therefore ends on the sink of the row's leaf, and sink index + base is
 // that leaf's row in proba.
 type packedForest struct {
+	edges []*[edgeTable]float32 // per feature, for binColumn512
 	trees []packedTree
 	width int       // floats per proba row: 8 or 16 (zero padded)
 	proba []float32 // distinct leaf rows of every tree, width floats each
@@ -60,6 +61,7 @@ const (
 	packMaxClasses  = 16
 	walkRows        = 96 // rows per walk512 round; blocks are padded to it
 	topNodes        = 32 // nodes walk512 keeps in registers
+	edgeTable       = 256 + 16
 )
 
 // packNode encodes a node for walk512; bin 255 (leaves, sinks) never sends a
@@ -135,6 +137,15 @@ func (m *Model) pack(thr [][]float32) *packedForest {
 	p := &packedForest{width: 8}
 	if nk > 8 {
 		p.width = 16
+	}
+	for _, e := range m.edges {
+		pe := new([edgeTable]float32)
+		copy(pe[:], e[:])
+		pe[maxEdges] = float32(math.Inf(1))
+		for c := range 16 {
+			pe[256+c] = pe[16*c+15]
+		}
+		p.edges = append(p.edges, pe)
 	}
 	for _, t := range m.trees {
 		order, level := breadthFirst(t.nodes)
@@ -243,8 +254,8 @@ func (m *Model) predictRows(X [][]float32, rows int, class []uint8, proba [][]fl
 	}
 	most := maxBlockRows
 	if m.packed != nil {
-		// the leaf rows of every tree for the block stay in L2
-		most = max(minBlockRows, packedBlockBytes/(4*len(m.trees)))
+		// the block's sums stay in L2 while the trees go by
+		most = packedBlockBytes / (4 * m.packed.width)
 	}
 	blockRows := min(most, max(minBlockRows, (rows+4*workers-1)/(4*workers)))
 	blocks := (rows + blockRows - 1) / blockRows
@@ -267,14 +278,13 @@ func (m *Model) predictRows(X [][]float32, rows int, class []uint8, proba [][]fl
 	wg.Wait()
 }
 
-// packedBlockBytes bounds the leaf rows a packed block keeps (4 bytes per
-// row and tree), so that they stay in L2 with the tree being walked.
-const packedBlockBytes = 512 << 10
+// packedBlockBytes bounds a packed block's probability sums.
+const packedBlockBytes = 256 << 10
 
 // blockScratch is a worker's memory for predictBlock.
 type blockScratch struct {
-	bins   []uint8   // binned rows, row-major, 8 bytes (packed) or nf bytes apart
-	leaves []int32   // packed: proba row of each row (walkRows-padded) in each tree
+	bins   []uint8         // binned rows, row-major, 8 bytes (packed) or nf bytes apart
+	leaves [walkRows]int32 // packed: walk512's scratch
 	acc    []float32 // rows × classes (packed: × width) sums of leaf probabilities
 }
 
@@ -282,7 +292,7 @@ func (m *Model) newScratch(n int) *blockScratch {
 	nf, nk := len(m.features), len(m.classes)
 	if p := m.packed; p != nil {
 		np := (n + walkRows - 1) / walkRows * walkRows
-		return &blockScratch{bins: make([]uint8, np*packMaxFeatures), leaves: make([]int32, np*len(m.trees)), acc: make([]float32, np*p.width)}
+		return &blockScratch{bins: make([]uint8, np*packMaxFeatures), acc: make([]float32, np*p.width)}
 	}
 	return &blockScratch{bins: make([]uint8, n*nf), acc: make([]float32, n*nk)}
 }
@@ -297,6 +307,10 @@ func (m *Model) predictBlock(X [][]float32, r0, r1 int, s *blockScratch, class [
 	}
 	buf := s.bins
 	for f, col := range X {
+		if m.packed != nil {
+			binColumn512(&col[r0], n, m.packed.edges[f], &buf[f], stride)
+			continue
+		}
 		e := m.edges[f]
 		for r, v := range col[r0:r1] {
 			buf[r*stride+f] = binOf(e, v)
@@ -307,14 +321,10 @@ func (m *Model) predictBlock(X [][]float32, r0, r1 int, s *blockScratch, class [
 		width = p.width
 		np := (n + walkRows - 1) / walkRows * walkRows
 		clear(buf[n*stride : np*stride]) // padding rows: walked, not used
-		for ti, t := range p.trees {
-			walk512(&t.nodes[0], &buf[0], np, t.top, t.steps, t.base, &s.leaves[ti*np])
+		clear(acc[:np*width])
+		for _, t := range p.trees {
+			walk512(&t.nodes[0], &buf[0], np, t.top, t.steps, t.base, &p.proba[0], width, &acc[0], &s.leaves)
 		}
-		sum := sumRows8
-		if width == 16 {
-			sum = sumRows16
-		}
-		sum(&s.leaves[0], np, len(p.trees), &p.proba[0], np, &acc[0])
 	} else {
 		m.sumLeaves(buf, n, acc[:n*nk])
 	}
