@@ -285,7 +285,7 @@ const packedBlockBytes = 256 << 10
 type blockScratch struct {
 	bins   []uint8         // binned rows, row-major, 8 bytes (packed) or nf bytes apart
 	leaves [walkRows]int32 // packed: walk512's scratch
-	acc    []float32 // rows × classes (packed: × width) sums of leaf probabilities
+	acc    []float32       // rows × classes (packed: × width) sums of leaf probabilities
 }
 
 func (m *Model) newScratch(n int) *blockScratch {

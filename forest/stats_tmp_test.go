@@ -2,15 +2,9 @@ package forest
 
 import (
 	"context"
-	"syscall"
 	"testing"
+	"time"
 )
-
-func cpuNow() float64 {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
-}
 
 func BenchmarkTmpPredict1W(b *testing.B) {
 	d := loadBench(b)
@@ -21,7 +15,7 @@ func BenchmarkTmpPredict1W(b *testing.B) {
 			b.Fatal(err)
 		}
 	})
-	n := 1 << 20
+	n := 1 << 18
 	X := make([][]float32, len(d.scene))
 	for f := range X {
 		X[f] = d.scene[f][1<<21 : 1<<21+n]
@@ -29,13 +23,15 @@ func BenchmarkTmpPredict1W(b *testing.B) {
 	class := make([]uint8, n)
 	model200k.SetWorkers(1)
 	defer model200k.SetWorkers(0)
-	b.ResetTimer()
-	c0 := cpuNow()
+	best := time.Hour
 	for b.Loop() {
-		if err := model200k.Predict(X, class, nil, nil); err != nil {
-			b.Fatal(err)
+		for range 15 {
+			t0 := time.Now()
+			if err := model200k.Predict(X, class, nil, nil); err != nil {
+				b.Fatal(err)
+			}
+			best = min(best, time.Since(t0))
 		}
 	}
-	b.ReportMetric(b.Elapsed().Seconds()*1e9/float64(b.N)/float64(n)/50, "ns/tree-row")
-	b.ReportMetric((cpuNow()-c0)*1e9/float64(b.N)/float64(n)/50, "cpu-ns/tree-row")
+	b.ReportMetric(best.Seconds()*1e9/float64(n)/50, "min-ns/tree-row")
 }
