@@ -279,7 +279,7 @@ func (m *Model) predictRows(X [][]float32, rows int, class []uint8, proba [][]fl
 }
 
 // packedBlockBytes bounds a packed block's probability sums.
-const packedBlockBytes = 256 << 10
+var packedBlockBytes = 256 << 10
 
 // blockScratch is a worker's memory for predictBlock.
 type blockScratch struct {
