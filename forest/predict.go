@@ -252,12 +252,7 @@ func (m *Model) predictRows(X [][]float32, rows int, class []uint8, proba [][]fl
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	most := maxBlockRows
-	if m.packed != nil {
-		// the block's sums stay in L2 while the trees go by
-		most = packedBlockBytes / (4 * m.packed.width)
-	}
-	blockRows := min(most, max(minBlockRows, (rows+4*workers-1)/(4*workers)))
+	blockRows := min(maxBlockRows, max(minBlockRows, (rows+4*workers-1)/(4*workers)))
 	blocks := (rows + blockRows - 1) / blockRows
 	workers = min(workers, blocks)
 	var next atomic.Int64
@@ -277,9 +272,6 @@ func (m *Model) predictRows(X [][]float32, rows int, class []uint8, proba [][]fl
 	}
 	wg.Wait()
 }
-
-// packedBlockBytes bounds a packed block's probability sums.
-var packedBlockBytes = 256 << 10
 
 // blockScratch is a worker's memory for predictBlock.
 type blockScratch struct {

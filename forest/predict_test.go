@@ -182,7 +182,7 @@ func TestPredictMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for _, c := range []struct{ nf, nk, trees, depth, rows int }{
 		{1, 2, 3, 0, 100}, {1, 2, 7, 3, 1000}, {3, 5, 9, 6, 3000}, {6, 7, 11, 12, 70001},
-		{8, 16, 5, 10, 5000}, {9, 3, 4, 8, 2000}, {4, 17, 4, 8, 2000}, {2, 1, 3, 5, 500},
+		{8, 16, 5, 10, 5000}, {5, 11, 6, 12, 5000}, {9, 3, 4, 8, 2000}, {4, 17, 4, 8, 2000}, {2, 1, 3, 5, 500},
 	} {
 		t.Run(fmt.Sprintf("random-nf%d-nk%d-depth%d", c.nf, c.nk, c.depth), func(t *testing.T) {
 			m := randomModel(r, c.nf, c.nk, c.trees, c.depth)
@@ -224,5 +224,55 @@ func TestPredictSharedNodes(t *testing.T) {
 			m.trees[1] = tree{nodes: nodes, depth: 2, proba: []float32{1, 0, 0, 0, 0.5, 0.5, 0.25, 0.75, 0}}
 			samePrediction(t, m, edgeRows(r, m, 3000))
 		})
+	}
+}
+
+// TestBinColumn512 checks the AVX-512 binning against binOf on every
+// threshold, its neighbours, zeros, infinities and NaN, for tables of 0 to
+// 255 thresholds.
+func TestBinColumn512(t *testing.T) {
+	if !simdKernel {
+		t.Skip("no AVX-512 on this CPU")
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, ne := range []int{0, 1, 2, 15, 16, 17, 100, 254, 255} {
+		m := &Model{features: []string{"x"}, classes: []uint8{1, 2}}
+		tr := tree{nodes: []node{{Threshold: float32(math.Inf(1)), Leaf: 0}}, proba: []float32{1, 0}}
+		seen := map[float32]bool{}
+		for len(seen) < ne {
+			v := float32(r.NormFloat64() * 100)
+			if len(seen) == 0 {
+				v = 0
+			}
+			if !seen[v] {
+				seen[v] = true
+				c := int32(len(tr.nodes))
+				tr.nodes[len(tr.nodes)-1] = node{Threshold: v, Child: c, Leaf: -1}
+				tr.nodes = append(tr.nodes, node{Threshold: float32(math.Inf(1)), Child: c, Leaf: int32(len(tr.proba) / 2)}, node{})
+				tr.proba = append(tr.proba, 0, 1)
+			}
+		}
+		last := int32(len(tr.nodes) - 1)
+		tr.nodes[last] = node{Threshold: float32(math.Inf(1)), Child: last, Leaf: int32(len(tr.proba) / 2)}
+		tr.proba = append(tr.proba, 1, 0)
+		m.trees = []tree{tr}
+		if err := m.compile(); err != nil {
+			t.Fatal(err)
+		}
+		if m.packed == nil {
+			t.Fatal("model not packed")
+		}
+		inf := float32(math.Inf(1))
+		col := []float32{0, float32(math.Copysign(0, -1)), inf, -inf, float32(math.NaN()), math.MaxFloat32, -math.MaxFloat32}
+		for v := range seen {
+			col = append(col, v, math.Nextafter32(v, inf), math.Nextafter32(v, -inf))
+		}
+		out := make([]uint8, 3*len(col))
+		binColumn512(&col[0], len(col), m.packed.edges[0], &out[1], 3)
+		for i, v := range col {
+			if got, want := out[3*i+1], binOf(m.edges[0], v); got != want {
+				t.Fatalf("%d thresholds: bin(%v) = %d, binOf %d", ne, v, got, want)
+			}
+		}
 	}
 }

@@ -2,8 +2,6 @@ package forest
 
 import (
 	"context"
-	"os"
-	"strconv"
 	"testing"
 	"time"
 )
@@ -23,9 +21,6 @@ func BenchmarkTmpPredict1W(b *testing.B) {
 		X[f] = d.scene[f][1<<21 : 1<<21+n]
 	}
 	class := make([]uint8, n)
-	if v, err := strconv.Atoi(os.Getenv("PBB")); err == nil {
-		packedBlockBytes = v << 10
-	}
 	model200k.SetWorkers(1)
 	defer model200k.SetWorkers(0)
 	best := time.Hour
