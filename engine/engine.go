@@ -264,6 +264,9 @@ func (r *runner) send(ctx context.Context, c *chunk.Chunk, waitedSum *atomic.Int
 	r.m.PixelsOut.Add(rows)
 	r.m.BytesOut.Add(nbytes)
 	r.mu.Lock()
+	if r.out[scene] == 0 && r.prod != nil {
+		r.m.Expected.Add(int64(c.Meta.Total))
+	}
 	r.out[scene]++
 	n := r.out[scene]
 	r.mu.Unlock()

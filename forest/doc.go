@@ -28,11 +28,19 @@
 //
 // Model.Predict classifies column-major rows in parallel blocks of up to
 // 65536 rows. A block is first binned (each value becomes the number of the
-// model's thresholds for that feature below it; at most 255 per feature), then
-// pushed through one tree at a time, eight rows walking together, over 8-byte
-// nodes (child index, feature, threshold bin) whose adjacent children are
-// chosen by a byte compare; leaves loop on themselves so every walk is a
-// fixed number of branch-free steps. The stored form keeps float32
+// model's thresholds for that feature below it; at most 255 per feature),
+// then pushed through one tree at a time. On CPUs with AVX-512 (F, BW,
+// VBMI), for models of at most 8 features and 16 classes, the trees are
+// compiled to 4-byte nodes (threshold bin, feature, child) renumbered
+// breadth first, and an assembly kernel walks 96 rows at a time, 16 per
+// vector: node gathers (the first five levels from registers), the rows'
+// bins picked with byte permutes, one unsigned compare per level; each tree's
+// distinct leaf probability rows get self-looping "sink" nodes, so every
+// walk is depth+1 branch-free steps ending on the row to add. Elsewhere a
+// portable Go walk (eight rows at a time, 8-byte nodes, leaves looping on
+// themselves) does the same. Both sum the probabilities in tree order, so
+// their results are bit for bit those of a plain walk over the stored
+// float nodes (TestPredictMatchesReference). The stored form keeps float32
 // thresholds (16-byte nodes: feature, threshold, left child, leaf row).
 // Probabilities are the mean over trees of the leaf class distributions
 // (scikit-learn's predict_proba) and the class is their argmax, ties to the

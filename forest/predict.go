@@ -13,9 +13,9 @@ import (
 // over all trees, are at most maxEdges distinct values (training never makes
 // more, Load refuses more), so "x > threshold" equals "bin(x) > bin index of
 // the threshold" where bin(x) is the number of thresholds below x. A block of
-// rows is binned once (8 branch-free steps per value), then every tree is
-// walked with 8-byte nodes and byte compares: half the memory of float nodes,
-// so more of each tree stays in cache.
+// rows is binned once, then every tree is walked over the whole block with
+// byte compares: by the AVX-512 kernels of kernel_amd64.s on a packedForest
+// when the CPU and the model allow, else by walk8 over bnodes.
 const maxEdges = 255
 
 // bnode is the prediction form of a node: the row goes to child when
@@ -29,7 +29,7 @@ type bnode struct {
 }
 
 // packedForest is the prediction form for the AVX-512 kernels (walk512,
-// sumRows8/16), built by compile when the CPU has them and the model fits:
+// binColumn512), built by compile when the CPU has them and the model fits:
 // at most packMaxFeatures features (a binned row is 8 bytes), 16 classes
 // and trees of fewer than packMaxNodes nodes.
 //
@@ -48,6 +48,7 @@ type packedForest struct {
 	proba []float32 // distinct leaf rows of every tree, width floats each
 }
 
+// packedTree is one tree of a packedForest.
 type packedTree struct {
 	nodes []uint32 // nodes, then sinks; at least topNodes
 	top   int      // steps whose nodes are all among the first topNodes
@@ -141,7 +142,7 @@ func (m *Model) pack(thr [][]float32) *packedForest {
 	for _, e := range m.edges {
 		pe := new([edgeTable]float32)
 		copy(pe[:], e[:])
-		pe[maxEdges] = float32(math.Inf(1))
+		pe[maxEdges] = float32(math.Inf(1)) // 256 edges, then every 16th
 		for c := range 16 {
 			pe[256+c] = pe[16*c+15]
 		}
@@ -222,6 +223,7 @@ func breadthFirst(nodes []node) (order []int32, level []int) {
 	return order, level
 }
 
+// identity returns 0, 1, ..., n-1.
 func identity(n int) []int32 {
 	s := make([]int32, n)
 	for i := range s {
@@ -231,7 +233,7 @@ func identity(n int) []int32 {
 }
 
 // binOf returns the number of thresholds in e strictly below x (0 for NaN),
-// by a branch-free binary search.
+// by a branch-free binary search (binColumn512 is its AVX-512 form).
 func binOf(e *[maxEdges]float32, x float32) uint8 {
 	pos := 0
 	for s := 7; s >= 0; s-- {
@@ -280,6 +282,7 @@ type blockScratch struct {
 	acc    []float32       // rows × classes (packed: × width) sums of leaf probabilities
 }
 
+// newScratch allocates a worker's memory for blocks of up to n rows.
 func (m *Model) newScratch(n int) *blockScratch {
 	nf, nk := len(m.features), len(m.classes)
 	if p := m.packed; p != nil {

@@ -20,6 +20,9 @@ type Stage struct {
 	Redeliveries        atomic.Int64
 	InFlight            atomic.Int64
 	Scenes              atomic.Int64
+	// Expected counts the chunks a source has announced: the sum of
+	// Meta.Total over the scenes it started (0 for other stages).
+	Expected atomic.Int64
 	// Replicas is the number of parallel workers of the stage in this
 	// process; monitors divide busy and blocked time by it. 0 reads as 1.
 	Replicas atomic.Int64
@@ -92,6 +95,7 @@ type Snapshot struct {
 	Busy, Blocked            time.Duration
 	Errors, Redeliveries     int64
 	InFlight, Scenes         int64
+	Expected                 int64
 	Replicas                 int64
 	// P50, P95 and P99 are latency quantiles since the start (bucket upper
 	// bounds, so within 19% above the true value); LatencyCount and
@@ -112,7 +116,7 @@ func (s *Stage) Snapshot(now time.Time) Snapshot {
 		BytesIn: s.BytesIn.Load(), BytesOut: s.BytesOut.Load(),
 		Busy: time.Duration(s.BusyNs.Load()), Blocked: time.Duration(s.BlockedNs.Load()),
 		Errors: s.Errors.Load(), Redeliveries: s.Redeliveries.Load(),
-		InFlight: s.InFlight.Load(), Scenes: s.Scenes.Load(), Replicas: s.Replicas.Load(),
+		InFlight: s.InFlight.Load(), Scenes: s.Scenes.Load(), Expected: s.Expected.Load(), Replicas: s.Replicas.Load(),
 		P50: q[0], P95: q[1], P99: q[2], LatencyCount: n, LatencySum: sum, At: now,
 	}
 }

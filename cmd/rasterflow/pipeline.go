@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 	"time"
 
@@ -198,7 +199,9 @@ func status(err error, drainCtx context.Context) string {
 	return "done"
 }
 
-// progress prints a one-line status every half second until done.
+// progress prints a status line every half second until done: a bar of
+// the chunks the sources have read out of those they announced, scenes
+// finished, throughput and an estimate of the time left.
 func progress(w io.Writer, reg *metrics.Registry, start time.Time, done <-chan struct{}) {
 	t := time.NewTicker(500 * time.Millisecond)
 	defer t.Stop()
@@ -207,11 +210,32 @@ func progress(w io.Writer, reg *metrics.Registry, start time.Time, done <-chan s
 		case <-done:
 			return
 		case <-t.C:
-			line := fmt.Sprintf("%6.1fs", time.Since(start).Seconds())
-			for _, s := range reg.Snapshot(time.Now()) {
-				line += fmt.Sprintf("  %s %d→%d", s.ID, s.ChunksIn, s.ChunksOut)
-			}
-			fmt.Fprintf(w, "\r\033[K%s", line)
+			fmt.Fprintf(w, "\r\033[K%s", progressLine(reg.Snapshot(time.Now()), time.Since(start)))
 		}
 	}
+}
+
+func progressLine(snaps []metrics.Snapshot, elapsed time.Duration) string {
+	var read, expected, scenes, pixels int64
+	for _, s := range snaps {
+		if s.Expected > 0 {
+			read += s.ChunksOut
+			expected += s.Expected
+			scenes += s.Scenes
+			pixels += s.PixelsOut
+		}
+	}
+	const width = 24
+	frac := 0.0
+	if expected > 0 {
+		frac = min(1, float64(read)/float64(expected))
+	}
+	bar := strings.Repeat("█", int(frac*width)) + strings.Repeat("░", width-int(frac*width))
+	line := fmt.Sprintf("%s %3.0f%%  %d/%d chunks  %d scene(s) read  %.1f Mpixel/s  %s", bar, 100*frac, read, expected, scenes,
+		float64(pixels)/1e6/max(elapsed.Seconds(), 1e-3), elapsed.Round(100*time.Millisecond))
+	if frac > 0.02 && frac < 1 {
+		eta := time.Duration(float64(elapsed) * (1 - frac) / frac)
+		line += fmt.Sprintf("  ETA %s", eta.Round(time.Second))
+	}
+	return line
 }
