@@ -527,7 +527,8 @@ func (d *durable) heartbeat(m jetstream.Msg, l *lease, lost func()) func() {
 }
 
 // fetchLoop pulls messages one batch at a time until stop, calling handle
-// for each.
+// for each. A pull returns as soon as a message is there; the wait only
+// bounds how long an idle pull stays open.
 func (d *durable) fetchLoop(cons jetstream.Consumer, batch int, stop context.Context, handle func(jetstream.Msg)) {
 	for stop.Err() == nil {
 		b, err := cons.Fetch(batch, jetstream.FetchMaxWait(500*time.Millisecond))
@@ -548,11 +549,38 @@ func (d *durable) fetchLoop(cons jetstream.Consumer, batch int, stop context.Con
 				}
 				handle(m)
 			case <-stop.Done():
-				// Messages not taken are redelivered (or, for a unit,
-				// dropped with its consumer).
+				// Messages not taken are redelivered.
 				return
 			}
 		}
+	}
+}
+
+// errConsumerGone: a unit's consumer was deleted under it (another owner
+// took the unit over); the unit starts again.
+var errConsumerGone = errors.New("engine: consumer gone")
+
+// stream hands every message of cons to handle as soon as it arrives (pull
+// requests for up to batch messages stay open, so nothing waits for a
+// batch to fill) until stop. It returns errConsumerGone when the consumer
+// disappeared before stop.
+func (d *durable) stream(cons jetstream.Consumer, batch int, stop context.Context, handle func(jetstream.Msg)) error {
+	it, err := cons.Messages(jetstream.PullMaxMessages(batch))
+	if err != nil {
+		return fmt.Errorf("engine: %w", err)
+	}
+	defer it.Stop()
+	for {
+		m, err := it.Next(jetstream.NextContext(stop))
+		switch {
+		case err == nil:
+			handle(m)
+		case stop.Err() != nil:
+			return nil
+		case errors.Is(err, jetstream.ErrMsgIteratorClosed), errors.Is(err, jetstream.ErrConsumerDeleted), errors.Is(err, jetstream.ErrConsumerNotFound):
+			return fmt.Errorf("%w: %v", errConsumerGone, err)
+		}
+		// Missed heartbeats and reconnections: the iterator carries on.
 	}
 }
 

@@ -264,7 +264,7 @@ func (u *unit) work() error {
 		}
 		stopFetch()
 	}()
-	d.fetchLoop(cons, 64, fetchCtx, func(m jetstream.Msg) {
+	serr := d.stream(cons, 64, fetchCtx, func(m jetstream.Msg) {
 		select {
 		case work <- m:
 		case <-fetchCtx.Done():
@@ -275,6 +275,9 @@ func (u *unit) work() error {
 	stopFetch()
 	if err := context.Cause(u.ctx); err != nil {
 		return err
+	}
+	if serr != nil {
+		return serr
 	}
 	select {
 	case <-u.complete:

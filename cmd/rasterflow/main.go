@@ -23,6 +23,7 @@ func commands() []command {
 		{"graph", "FILE [--format dot|mermaid]", "print the compiled stage graph", cmdGraph},
 		{"operators", "[NAME]", "list operators and their settings", cmdOperators},
 		{"synth", "OUTDIR [--size N] [--seed S]", "write a synthetic Sentinel-2-like scene as COGs", cmdSynth},
+		{"model", "FILE [--json | --onnx OUT]", "describe a model file, dump its trees as JSON or export ONNX-ML", cmdModel},
 		{"devices", "", "list CUDA GPUs (name, memory, compute capability)", cmdDevices},
 		{"info", "PATH|URL", "describe a GeoTIFF/COG as JSON", cmdInfo},
 		{"convert", "IN OUT [--compress deflate|zstd|lzw] [--blocksize N]", "rewrite a TIFF as a COG", cmdConvert},
