@@ -52,7 +52,8 @@ type DurableOptions struct {
 	// DrainTimeout bounds how long a stopped run waits for scenes its
 	// sources emitted completely; 0: 1 minute.
 	DrainTimeout time.Duration
-	// Poll is the interval of state checks; 0: 100ms.
+	// Poll is the interval of the direct state checks that back up the
+	// key-value watcher (waits wake on the watcher's changes); 0: 1s.
 	Poll time.Duration
 }
 
@@ -76,7 +77,7 @@ func (o *DurableOptions) defaults() {
 		o.DrainTimeout = time.Minute
 	}
 	if o.Poll <= 0 {
-		o.Poll = 100 * time.Millisecond
+		o.Poll = time.Second
 	}
 }
 
@@ -158,6 +159,9 @@ func runDurable(hardCtx, drainCtx context.Context, p *graph.Pipeline, opt Option
 		return err
 	}
 	d.st = &store{kv: kv, names: d.names, now: opt.Now}
+	if err := d.st.watch(ctx); err != nil {
+		return err
+	}
 
 	var sources []*sourceRun
 	for _, s := range p.Stages {
@@ -297,27 +301,22 @@ func (d *durable) sceneFailed(scene, msg string) {
 // sources waits until every scene they emitted is done or failed (and
 // every run-owned stage finished), then marks the run finished; other
 // processes wait for that mark. A drain (SIGTERM) stops the sources, waits
-// a while for the scenes they emitted completely, and returns.
+// a while for the scenes they emitted completely, and returns. Waits wake
+// on the state watcher's changes (see view).
 func (d *durable) wait(drainCtx context.Context, sources []*sourceRun) error {
-	tick := time.NewTicker(d.do.Poll)
-	defer tick.Stop()
 	if len(sources) == 0 {
-		for {
-			select {
-			case <-d.ctx.Done():
-				return nil
-			case <-drainCtx.Done():
-				return nil
-			case <-tick.C:
-				v, err := d.st.get(d.ctx, d.st.runKey())
-				if err != nil {
-					return err
-				}
-				if v == "finished" {
-					return nil
-				}
-			}
+		ctx, cancel := context.WithCancel(d.ctx)
+		defer cancel()
+		stopWait := context.AfterFunc(drainCtx, cancel)
+		defer stopWait()
+		err := d.st.waitState(ctx, d.do.Poll, func(fresh bool) (bool, error) {
+			v, err := d.st.value(ctx, d.st.runKey(), fresh)
+			return v == "finished", err
+		})
+		if ctx.Err() != nil {
+			return nil
 		}
+		return err
 	}
 	for _, sr := range sources {
 		select {
@@ -327,76 +326,73 @@ func (d *durable) wait(drainCtx context.Context, sources []*sourceRun) error {
 		}
 	}
 	if drainCtx.Err() != nil {
-		deadline := time.After(d.do.DrainTimeout)
-		for {
-			n := 0
+		ctx, cancel := context.WithTimeout(d.ctx, d.do.DrainTimeout)
+		defer cancel()
+		n := 0
+		err := d.st.waitState(ctx, d.do.Poll, func(fresh bool) (bool, error) {
+			n = 0
 			for _, sr := range sources {
-				k, err := sr.unfinished(d.ctx, true)
+				k, err := sr.unfinished(ctx, true, fresh)
 				if err != nil {
-					return err
+					return false, err
 				}
 				n += k
 			}
-			if n == 0 {
-				return nil
-			}
-			select {
-			case <-d.ctx.Done():
-				return nil
-			case <-deadline:
-				d.logf("stopping with %d scene(s) still in flight; a restart finishes them", n)
-				return nil
-			case <-tick.C:
-			}
+			return n == 0, nil
+		})
+		switch {
+		case d.ctx.Err() != nil:
+			return nil
+		case ctx.Err() != nil:
+			d.logf("stopping with %d scene(s) still in flight; a restart finishes them", n)
+			return nil
 		}
+		return err
 	}
 	var scenes []string
 	for _, sr := range sources {
 		scenes = append(scenes, sr.seen()...)
 	}
-	for {
-		pending := 0
-		var failed []string
+	var failed []string
+	err := d.st.waitState(d.ctx, d.do.Poll, func(fresh bool) (bool, error) {
+		failed = failed[:0]
 		for _, sc := range scenes {
-			rec, _, err := d.st.scene(d.ctx, sc)
+			rec, _, err := d.st.sceneRec(d.ctx, sc, fresh)
 			if err != nil {
-				return err
+				return false, err
 			}
 			switch rec.State {
 			case SceneDone:
 			case SceneFailed:
 				failed = append(failed, sc+" ("+rec.Error+")")
 			default:
-				pending++
+				return false, nil
 			}
 		}
 		for _, ds := range d.stages {
 			if ds.role != roleRun {
 				continue
 			}
-			v, err := d.st.get(d.ctx, d.st.finalKey(ds.st.ID))
-			if err != nil {
-				return err
-			}
-			if v == "" {
-				pending++
+			v, err := d.st.value(d.ctx, d.st.finalKey(ds.st.ID), fresh)
+			if err != nil || v == "" {
+				return false, err
 			}
 		}
-		if pending == 0 {
-			if err := d.st.put(d.ctx, d.st.runKey(), "finished"); err != nil {
-				return err
-			}
-			if len(failed) > 0 {
-				return fmt.Errorf("%w: %d of %d scene(s), see %s: %s", ErrScenesFailed, len(failed), len(scenes), d.names.DLQ(), strings.Join(failed, "; "))
-			}
-			return nil
-		}
-		select {
-		case <-d.ctx.Done():
-			return nil
-		case <-tick.C:
-		}
+		return true, nil
+	})
+	if d.ctx.Err() != nil {
+		return nil
 	}
+	if err != nil {
+		return err
+	}
+	if err := d.st.put(d.ctx, d.st.runKey(), "finished"); err != nil {
+		return err
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%w: %d of %d scene(s), see %s: %s", ErrScenesFailed, len(failed), len(scenes), d.names.DLQ(), strings.Join(failed, "; "))
+	}
+	return nil
 }
 
 // weight parses a message's weight.

@@ -125,21 +125,11 @@ func (sr *sourceRun) open(ctx context.Context, name string, total int) (skip boo
 		return true, nil
 	}
 	// Room among the open scenes.
-	t := time.NewTicker(d.do.Poll)
-	defer t.Stop()
-	for {
-		n, err := sr.unfinished(ctx, false)
-		if err != nil {
-			return false, err
-		}
-		if n < d.do.MaxOpenScenes {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return false, ctx.Err()
-		case <-t.C:
-		}
+	if err := d.st.waitState(ctx, d.do.Poll, func(fresh bool) (bool, error) {
+		n, err := sr.unfinished(ctx, false, fresh)
+		return n < d.do.MaxOpenScenes, err
+	}); err != nil {
+		return false, err
 	}
 	if _, err := d.st.updateScene(ctx, name, func(rec *SceneRecord, exists bool) bool {
 		if exists && (rec.State == ScenePending || rec.State == SceneRunning) {
@@ -163,8 +153,8 @@ func (sr *sourceRun) open(ctx context.Context, name string, total int) (skip boo
 
 // unfinished counts the scenes this source opened that the stages it
 // announces to have not all finished; with complete, only scenes it sent
-// completely.
-func (sr *sourceRun) unfinished(ctx context.Context, complete bool) (int, error) {
+// completely. fresh reads the state directly instead of from the view.
+func (sr *sourceRun) unfinished(ctx context.Context, complete, fresh bool) (int, error) {
 	sr.mu.Lock()
 	var open []string
 	for _, name := range sr.order {
@@ -177,7 +167,7 @@ func (sr *sourceRun) unfinished(ctx context.Context, complete bool) (int, error)
 	sr.mu.Unlock()
 	n := 0
 	for _, name := range open {
-		fin, err := sr.finished(ctx, name)
+		fin, err := sr.finished(ctx, name, fresh)
 		if err != nil {
 			return 0, err
 		}
@@ -192,10 +182,10 @@ func (sr *sourceRun) unfinished(ctx context.Context, complete bool) (int, error)
 	return n, nil
 }
 
-func (sr *sourceRun) finished(ctx context.Context, name string) (bool, error) {
+func (sr *sourceRun) finished(ctx context.Context, name string, fresh bool) (bool, error) {
 	d := sr.d
 	for _, t := range sr.ds.announce {
-		v, err := d.st.get(ctx, d.st.stageKey(t.st.ID, name))
+		v, err := d.st.value(ctx, d.st.stageKey(t.st.ID, name), fresh)
 		if err != nil {
 			return false, err
 		}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -43,6 +44,7 @@ type store struct {
 	kv    jetstream.KeyValue
 	names transport.Names
 	now   func() time.Time
+	view  *view // nil until watch
 }
 
 func (s *store) sceneKey(scene string) string {
@@ -70,6 +72,9 @@ func (s *store) get(ctx context.Context, key string) (string, error) {
 			return err
 		}
 		v = string(e.Value())
+		if s.view != nil {
+			s.view.set(key, v, e.Revision())
+		}
 		return nil
 	})
 	if err != nil {
@@ -79,19 +84,30 @@ func (s *store) get(ctx context.Context, key string) (string, error) {
 }
 
 func (s *store) put(ctx context.Context, key, value string) error {
+	var rev uint64
 	err := transport.Retry(ctx, func(ctx context.Context) error {
-		_, err := s.kv.PutString(ctx, key, value)
+		var err error
+		rev, err = s.kv.PutString(ctx, key, value)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("engine: write %s: %w", key, err)
 	}
+	if s.view != nil {
+		s.view.set(key, value, rev)
+	}
 	return nil
 }
 
-// Scene reads a scene's record; ok is false when the scene is unknown.
+// scene reads a scene's record directly; ok is false when the scene is
+// unknown.
 func (s *store) scene(ctx context.Context, scene string) (rec SceneRecord, ok bool, err error) {
-	v, err := s.get(ctx, s.sceneKey(scene))
+	return s.sceneRec(ctx, scene, true)
+}
+
+// sceneRec reads a scene's record, from the view unless fresh.
+func (s *store) sceneRec(ctx context.Context, scene string, fresh bool) (rec SceneRecord, ok bool, err error) {
+	v, err := s.value(ctx, s.sceneKey(scene), fresh)
 	if err != nil || v == "" {
 		return rec, false, err
 	}
@@ -268,4 +284,121 @@ func (s *store) markFailed(ctx context.Context, stage, scene, msg string) error 
 		return true
 	})
 	return err
+}
+
+// view is a copy of the run's state keys (scene records, stage, final and
+// run keys; not leases) kept current by a key-value watcher, so that
+// waiting for state needs no polling. Waiters wake on every change; a slow
+// periodic check with direct reads backs the watcher up.
+type view struct {
+	mu      sync.Mutex
+	vals    map[string]viewEntry
+	synced  bool          // the watcher delivered the initial values
+	changed chan struct{} // closed and replaced on every change
+}
+
+type viewEntry struct {
+	val string
+	rev uint64
+}
+
+// watch starts the view of s, updated until ctx ends.
+func (s *store) watch(ctx context.Context) error {
+	s.view = &view{vals: map[string]viewEntry{}, changed: make(chan struct{})}
+	var w jetstream.KeyWatcher
+	err := transport.Retry(ctx, func(ctx context.Context) error {
+		var err error
+		// The watcher lives until the run's context ends, not the attempt's.
+		w, err = s.kv.WatchFiltered(context.WithoutCancel(ctx), []string{
+			s.names.Key("scene", ">"), s.names.Key("stage", ">"), s.names.Key("final", ">"), s.runKey()})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("engine: watch %s: %w", s.names.Bucket(), err)
+	}
+	go func() {
+		defer w.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case e, ok := <-w.Updates():
+				if !ok {
+					return
+				}
+				if e == nil {
+					s.view.mu.Lock()
+					s.view.synced = true
+					s.view.notifyLocked()
+					s.view.mu.Unlock()
+					continue
+				}
+				val := string(e.Value())
+				if e.Operation() != jetstream.KeyValuePut {
+					val = ""
+				}
+				s.view.set(e.Key(), val, e.Revision())
+			}
+		}
+	}()
+	return nil
+}
+
+func (v *view) notifyLocked() {
+	close(v.changed)
+	v.changed = make(chan struct{})
+}
+
+// set records a key's value at a revision unless a later one is known.
+func (v *view) set(key, val string, rev uint64) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if old, ok := v.vals[key]; ok && old.rev >= rev {
+		return
+	}
+	v.vals[key] = viewEntry{val, rev}
+	v.notifyLocked()
+}
+
+// value reads a key: from the view when fresh is false and the view has
+// synced, otherwise directly (updating the view).
+func (s *store) value(ctx context.Context, key string, fresh bool) (string, error) {
+	if v := s.view; v != nil && !fresh {
+		v.mu.Lock()
+		e, synced := v.vals[key], v.synced
+		v.mu.Unlock()
+		if synced {
+			return e.val, nil
+		}
+	}
+	return s.get(ctx, key)
+}
+
+// waitState returns once cond holds. cond reads state with s.value(…,
+// fresh); it is evaluated on every change the watcher sees and, with
+// fresh reads, every poll interval.
+func (s *store) waitState(ctx context.Context, poll time.Duration, cond func(fresh bool) (bool, error)) error {
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	fresh := s.view == nil
+	for {
+		var changed chan struct{}
+		if s.view != nil {
+			s.view.mu.Lock()
+			changed = s.view.changed
+			s.view.mu.Unlock()
+		}
+		ok, err := cond(fresh)
+		if err != nil || ok {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-changed:
+			fresh = s.view == nil
+		case <-t.C:
+			fresh = true
+		}
+	}
 }

@@ -100,6 +100,8 @@ type loader struct {
 	unresolved map[*yaml.Node]bool
 	// fromSet maps setting nodes made from --set to their key.
 	fromSet map[*yaml.Node]string
+	// flowFailed records stages whose data-flow check failed.
+	flowFailed map[string]bool
 }
 
 func (l *loader) addf(n *yaml.Node, hint, format string, args ...any) {
@@ -116,7 +118,7 @@ func Load(file string, data []byte, opt Options) (*Pipeline, error) {
 		return nil, fmt.Errorf("graph: no operator registry")
 	}
 	l := &loader{file: file, opt: opt, usedSets: map[string]bool{}, usedVars: map[string]bool{},
-		unresolved: map[*yaml.Node]bool{}, fromSet: map[*yaml.Node]string{}}
+		unresolved: map[*yaml.Node]bool{}, fromSet: map[*yaml.Node]string{}, flowFailed: map[string]bool{}}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, Problems{yamlProblem(file, data, err)}
@@ -851,7 +853,10 @@ func (l *loader) flow(p *Pipeline, r *rawStage) {
 	var ins []op.Schema
 	for _, in := range st.In {
 		up := p.Stage(in)
-		if up == nil || up.Spec == nil {
+		if up == nil || up.Spec == nil || l.flowFailed[in] {
+			// An upstream problem is already reported; checking this
+			// stage against an unknown input would only echo it.
+			l.flowFailed[st.ID] = true
 			return
 		}
 		if up.Spec.Kind == op.Sink && len(up.Schema.Columns) == 0 {
@@ -868,6 +873,7 @@ func (l *loader) flow(p *Pipeline, r *rawStage) {
 	}
 	out, err := st.Spec.Flow(st.Config, ins)
 	if err != nil {
+		l.flowFailed[st.ID] = true
 		pos := r.inN
 		if pos == nil {
 			pos = r.idN

@@ -241,6 +241,15 @@ var rfPredictSpec = &op.Spec{
 		if err := s.Require(cfg.Strings("features")...); err != nil {
 			return s, &op.SettingError{Setting: "features", Err: err}
 		}
+		// A model that already exists (not one this run trains) must find
+		// its features in the input.
+		if !cfg.Bool("wait_for_model") && len(cfg.Strings("features")) == 0 {
+			if m, err := forest.ReadFile(cfg.String("model")); err == nil {
+				if err := s.Require(m.Features()...); err != nil {
+					return s, op.Errorf("model", "model %s was trained on %s: %v", cfg.String("model"), strings.Join(m.Features(), ","), err)
+				}
+			}
+		}
 		s = s.With(op.Column{Name: "class", DType: tiff.Uint8})
 		if cfg.Bool("confidence") {
 			s = s.With(op.Column{Name: "confidence", DType: tiff.Float32})
@@ -257,6 +266,12 @@ var rfPredictSpec = &op.Spec{
 		if ord >= 0 {
 			if p.gpu, err = env.GPUs.Get(ord); err != nil {
 				return nil, fmt.Errorf("rf.predict: %w", err)
+			}
+		}
+		if !p.wait {
+			// Fail before any scene is read when the model is unusable.
+			if _, err := p.load(); err != nil {
+				return nil, err
 			}
 		}
 		return p, nil
