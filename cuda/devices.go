@@ -105,3 +105,17 @@ func (d *Devices) Close() error {
 	}
 	return first
 }
+
+// Opened lists the devices opened so far, by ordinal.
+func (d *Devices) Opened() map[int]*Device {
+	if d == nil {
+		return nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make(map[int]*Device, len(d.open))
+	for i, dv := range d.open {
+		out[i] = dv
+	}
+	return out
+}

@@ -161,7 +161,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	monCtx, monStop := context.WithCancel(context.Background())
 	defer monStop()
 	if *ui != "" {
-		ms, err := monitor.Serve(monCtx, *ui, reg, p, monitor.Options{})
+		ms, err := monitor.Serve(monCtx, *ui, reg, p, monitor.Options{Gauges: gpuGauges})
 		if err != nil {
 			return err
 		}

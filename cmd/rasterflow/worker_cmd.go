@@ -20,6 +20,7 @@ import (
 	"github.com/rasterflow/rasterflow/engine"
 	"github.com/rasterflow/rasterflow/graph"
 	"github.com/rasterflow/rasterflow/metrics"
+	"github.com/rasterflow/rasterflow/monitor"
 	"github.com/rasterflow/rasterflow/transport"
 )
 
@@ -189,9 +190,18 @@ func cmdWorker(args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	reg := &metrics.Registry{}
 	start := time.Now()
+	// Publish this worker's counters so `rasterflow top` and dashboards
+	// see the whole cluster.
+	monCtx, monStop := context.WithCancel(context.Background())
+	pubDone := make(chan error, 1)
+	go func() {
+		pubDone <- monitor.Publish(monCtx, s.nc, monitor.Subject(s.p.Name), worker, reg, s.p, time.Second)
+	}()
 	fmt.Fprintf(stderr, "worker %s: pipeline %s run %s, stages %s\n", worker, s.p.Name, s.runID, strings.Join(s.durable.Stages, ","))
 	err = engine.Run(hardCtx, drainCtx, s.p, engine.Options{Conn: s.nc, RunID: s.runID, Durable: s.durable, Metrics: reg, Worker: worker,
-		Log: func(f string, a ...any) { fmt.Fprintf(stderr, f+"\n", a...) }})
+		GPUs: gpus(), Log: func(f string, a ...any) { fmt.Fprintf(stderr, f+"\n", a...) }})
+	monStop()
+	<-pubDone
 	wall := time.Since(start)
 	fmt.Fprintf(stdout, "worker %s: %s in %s\n", worker, status(err, drainCtx), wall.Round(time.Millisecond))
 	snap := reg.Snapshot(time.Now())
