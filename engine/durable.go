@@ -354,9 +354,12 @@ func (d *durable) wait(drainCtx context.Context, sources []*sourceRun) error {
 		scenes = append(scenes, sr.seen()...)
 	}
 	var failed []string
+	settled := map[string]bool{} // done or failed: no need to look again
 	err := d.st.waitState(d.ctx, d.do.Poll, func(fresh bool) (bool, error) {
-		failed = failed[:0]
 		for _, sc := range scenes {
+			if settled[sc] {
+				continue
+			}
 			rec, _, err := d.st.sceneRec(d.ctx, sc, fresh)
 			if err != nil {
 				return false, err
@@ -368,6 +371,7 @@ func (d *durable) wait(drainCtx context.Context, sources []*sourceRun) error {
 			default:
 				return false, nil
 			}
+			settled[sc] = true
 		}
 		for _, ds := range d.stages {
 			if ds.role != roleRun {
@@ -591,6 +595,21 @@ func (d *durable) consumer(ctx context.Context, ds *dstage, cfg jetstream.Consum
 		return nil, fmt.Errorf("stage %q: consumer %s: %w", ds.st.ID, cfg.Durable, err)
 	}
 	return cons, nil
+}
+
+// concurrently runs the functions at once and returns the first error.
+func concurrently(fs ...func() error) error {
+	errs := make(chan error, len(fs))
+	for _, f := range fs {
+		go func() { errs <- f() }()
+	}
+	var first error
+	for range fs {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // sortChunks orders the output of an owned stage so that a rerun assigns

@@ -1,12 +1,17 @@
 package engine_test
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/rasterflow/rasterflow/engine"
 )
 
 // BenchmarkDurableWorkers runs 20 synthetic 512×512 scenes in 256×256 chunks (read → ndvi →
@@ -56,4 +61,40 @@ func BenchmarkDurableWorkers(b *testing.B) {
 			b.ReportMetric(rss, "peakRSS-MiB")
 		})
 	}
+}
+
+// BenchmarkDurableSceneLatency measures the fixed cost of a scene in a
+// durable run: 20 tiny scenes (64×64, one chunk) go through read → ndvi →
+// COG one at a time (one open scene, one scene per worker), in this
+// process against a real nats-server, so each scene's whole round —
+// tickets, claim, lease, consumer, state records, flow control — is on
+// the critical path. It reports ms/scene.
+//
+//	go test ./engine -run '^$' -bench DurableSceneLatency -benchtime 3x
+func BenchmarkDurableSceneLatency(b *testing.B) {
+	const scenes = 20
+	srv := startNATS(b)
+	nc, err := nats.Connect(srv.URL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nc.Close()
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		p := loadDurable(b, scenePipeline, map[string]string{"scenes": synthScenes(scenes, 64), "out": b.TempDir()}, nil)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		b.StartTimer()
+		err := engine.Run(ctx, ctx, p, engine.Options{Conn: nc, RunID: fmt.Sprintf("lat-%d", i), Log: func(string, ...any) {},
+			Durable: &engine.DurableOptions{MaxOpenScenes: 1, ScenesPerWorker: 1}})
+		b.StopTimer()
+		cancel()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	sec := b.Elapsed().Seconds() / float64(b.N)
+	b.ReportMetric(sec/scenes*1000, "ms/scene")
+	b.ReportMetric(scenes/sec, "scenes/s")
 }

@@ -132,11 +132,20 @@ func (d *durable) claim(ds *dstage, ticket jetstream.Msg) {
 	}
 	if v, err := d.st.get(d.ctx, doneKey); err != nil || v == SceneDone {
 		if err == nil {
-			u.cleanup(d.ctx, true)
-			_ = ticket.Ack()
-		} else {
-			_ = ticket.Nak()
+			// A previous owner finished the unit; it may have died before
+			// recording the scene or cleaning up, so both are repeated.
+			if !u.run {
+				err = d.st.markStageDone(d.ctx, ds.st.ID, u.scene, d.finals)
+			}
+			if err == nil {
+				err = u.cleanup(d.ctx, true)
+			}
 		}
+		if err != nil {
+			_ = ticket.Nak()
+			return
+		}
+		_ = ticket.Ack()
 		return
 	}
 	l := &lease{s: d.st, key: d.names.Key("lease", transport.Token(ds.st.ID), u.tok), owner: d.owner, ttl: d.do.AckWait}
@@ -155,7 +164,11 @@ func (d *durable) claim(ds *dstage, ticket jetstream.Msg) {
 	stopHB()
 	if err == nil {
 		_ = ticket.Ack()
-		l.release(d.ctx)
+		d.wg.Add(1)
+		go func() { // the slot is free already
+			defer d.wg.Done()
+			l.release(d.ctx)
+		}()
 		return
 	}
 	u.abortLocal()
@@ -205,31 +218,38 @@ func (u *unit) name() string {
 // then ends it and publishes its output.
 func (u *unit) work() error {
 	d, ds := u.d, u.ds
-	if !u.run {
-		if _, err := d.st.updateScene(u.ctx, u.scene, func(rec *SceneRecord, _ bool) bool {
+	var cons jetstream.Consumer
+	err := concurrently(func() error {
+		if u.run {
+			return nil
+		}
+		_, err := d.st.updateScene(u.ctx, u.scene, func(rec *SceneRecord, _ bool) bool {
 			if rec.State != ScenePending {
 				return false
 			}
 			rec.State = SceneRunning
 			return true
-		}); err != nil {
+		})
+		return err
+	}, func() error {
+		// Start from scratch: a previous owner's consumer goes, with
+		// whatever it had delivered (nothing of a unit is acknowledged
+		// before its end).
+		if err := u.deleteConsumer(u.ctx); err != nil {
 			return err
 		}
-	}
-	// Start from scratch: a previous owner's consumer goes, with whatever
-	// it had delivered (nothing of a unit is acknowledged before its end).
-	if err := u.deleteConsumer(u.ctx); err != nil {
+		var err error
+		cons, err = d.consumer(u.ctx, ds, jetstream.ConsumerConfig{
+			Durable:           u.cons,
+			FilterSubject:     u.filter,
+			AckPolicy:         jetstream.AckExplicitPolicy,
+			AckWait:           time.Hour,
+			MaxDeliver:        -1,
+			MaxAckPending:     -1,
+			DeliverPolicy:     jetstream.DeliverAllPolicy,
+			InactiveThreshold: time.Hour,
+		})
 		return err
-	}
-	cons, err := d.consumer(u.ctx, ds, jetstream.ConsumerConfig{
-		Durable:           u.cons,
-		FilterSubject:     u.filter,
-		AckPolicy:         jetstream.AckExplicitPolicy,
-		AckWait:           time.Hour,
-		MaxDeliver:        -1,
-		MaxAckPending:     -1,
-		DeliverPolicy:     jetstream.DeliverAllPolicy,
-		InactiveThreshold: time.Hour,
 	})
 	if err != nil {
 		return err
@@ -264,7 +284,8 @@ func (u *unit) work() error {
 		}
 		stopFetch()
 	}()
-	serr := d.stream(cons, 64, fetchCtx, func(m jetstream.Msg) {
+	// A few messages ahead of the workers: chunks can be megabytes.
+	serr := d.stream(cons, 2*ds.st.Replicas+2, fetchCtx, func(m jetstream.Msg) {
 		select {
 		case work <- m:
 		case <-fetchCtx.Done():
@@ -678,7 +699,10 @@ func (u *unit) abortLocal() {
 // cleanup deletes the unit's consumer and, with purge, its messages.
 func (u *unit) cleanup(ctx context.Context, purge bool) error {
 	d := u.d
-	if purge {
+	return concurrently(func() error {
+		if !purge {
+			return nil
+		}
 		err := transport.Retry(ctx, func(ctx context.Context) error {
 			s, err := d.js.Stream(ctx, d.names.Stream(u.ds.st.ID))
 			if err != nil {
@@ -689,8 +713,8 @@ func (u *unit) cleanup(ctx context.Context, purge bool) error {
 		if err != nil {
 			return fmt.Errorf("stage %q: purge %s: %w", u.ds.st.ID, u.filter, err)
 		}
-	}
-	return u.deleteConsumer(ctx)
+		return nil
+	}, func() error { return u.deleteConsumer(ctx) })
 }
 
 func (u *unit) deleteConsumer(ctx context.Context) error {

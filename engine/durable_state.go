@@ -243,13 +243,18 @@ func (l *lease) release(ctx context.Context) {
 
 // markStageDone records that stage completed scene; finals lists the stages
 // without downstream stages, whose completion makes the scene done.
+// The two writes go out at once: the output exists already, so either one
+// alone is safe (a claim that finds the stage key done repeats this).
 func (s *store) markStageDone(ctx context.Context, stage, scene string, finals []string) error {
-	if err := s.put(ctx, s.stageKey(stage, scene), SceneDone); err != nil {
-		return err
-	}
 	if !slices.Contains(finals, stage) {
-		return nil
+		return s.put(ctx, s.stageKey(stage, scene), SceneDone)
 	}
+	return concurrently(func() error { return s.put(ctx, s.stageKey(stage, scene), SceneDone) }, func() error {
+		return s.markSceneDone(ctx, stage, scene, finals)
+	})
+}
+
+func (s *store) markSceneDone(ctx context.Context, stage, scene string, finals []string) error {
 	_, err := s.updateScene(ctx, scene, func(rec *SceneRecord, _ bool) bool {
 		if slices.Contains(rec.Done, stage) && rec.State == SceneDone {
 			return false

@@ -32,8 +32,8 @@
 // then pushed through one tree at a time. On CPUs with AVX-512 (F, BW,
 // VBMI), for models of at most 8 features and 16 classes, the trees are
 // compiled to 4-byte nodes (threshold bin, feature, child) renumbered
-// breadth first, and an assembly kernel walks 96 rows at a time, 16 per
-// vector: node gathers (the first five levels from registers), the rows'
+// breadth first, and an assembly kernel walks 80 rows at a time, 16 per
+// vector: node gathers (the first seven levels from registers), the rows'
 // bins picked with byte permutes, one unsigned compare per level; each tree's
 // distinct leaf probability rows get self-looping "sink" nodes, so every
 // walk is depth+1 branch-free steps ending on the row to add. Elsewhere a

@@ -10,12 +10,12 @@ var simdKernel = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512V
 // walk512 walks n rows (a multiple of walkRows; 8 bytes a row, one bin per
 // feature) steps steps down packed nodes (see packNode) and adds, for every
 // row r, row leaf+base of proba (width floats: 8 or 16) to acc[r*width:],
-// where leaf is the node reached. The first top steps (top ≤ steps) read
-// the nodes from nodes[:32], which must hold every node reached before
-// them. leaves is scratch.
+// where leaf is the node reached. The first top32 steps, then the next
+// top128, read the nodes from top[:32] and top[:128] instead of nodes: every
+// node reached before them must be there. leaves is scratch.
 //
 //go:noescape
-func walk512(nodes *uint32, rows *uint8, n, top, steps int, base int32, proba *float32, width int, acc *float32, leaves *[walkRows]int32)
+func walk512(nodes *uint32, top *[topNodes]uint32, rows *uint8, n, steps, top32, top128 int, base int32, proba *float32, width int, acc *float32, leaves *[walkRows]int32)
 
 // binColumn512 sets out[i*stride], for i < n, to the bin of col[i]: the
 // number of edges[:256] below it (0 for NaN). edges holds 256 sorted

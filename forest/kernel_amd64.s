@@ -1,5 +1,14 @@
 #include "textflag.h"
 
+// AVX-512 prediction kernels (see packedForest in predict.go).
+//
+// walk512 registers: five groups of 16 rows, each (node index, rows 0-7 of
+// its 128-byte bin table, gathered node, temp): Z0-Z3, Z4-Z7, Z8-Z11,
+// Z12-Z15, Z24-Z27 (rows 8-15 are read from memory by VPERMI2B); Z16-Z23 the
+// tree's first 128 nodes; Z28 child mask, Z29 feature mask (byte 3), Z30
+// lane offsets, Z31 ones; K1-K4 gather masks, K5 compare, K6 byte 3 of each
+// dword. Every step is branch free; only the loop counters branch.
+
 // Lane offsets for VPERMI2B, in byte 3 of each dword: lane j reads the
 // bytes of row j (8 bytes a row, 16 rows in a 128-byte table).
 DATA lanes<>+0(SB)/4, $0x00000000
@@ -20,6 +29,11 @@ DATA lanes<>+56(SB)/4, $0x70000000
 DATA lanes<>+60(SB)/4, $0x78000000
 GLOBL lanes<>(SB), RODATA|NOPTR, $64
 
+DATA bit5<>+0(SB)/4, $32
+GLOBL bit5<>(SB), RODATA|NOPTR, $4
+DATA bit6<>+0(SB)/4, $64
+GLOBL bit6<>(SB), RODATA|NOPTR, $4
+
 // One step of 16 rows. Node: bin<<24 | feature<<21 | child. The row's bin
 // of the node's feature lands in byte 3 (others zeroed by K6), so that
 // "bin(x) > node bin" is the unsigned dword compare t > node.
@@ -31,25 +45,32 @@ GLOBL lanes<>(SB), RODATA|NOPTR, $64
 	VPANDD Z28, nd, idx \
 	VPADDD Z31, idx, K5, idx
 
-// STEP gathers the nodes; TOPSTEP, for the first levels, where every node
-// index is below 32, permutes them out of Z24:Z25.
+// STEP gathers the nodes. TOP32 and TOP128 take them from the first 32 or
+// 128 nodes, held in Z16-Z23, for the first levels.
 #define STEP(idx, lo, hioff, nd, t, km) \
 	KXNORW km, km, km \
 	VPGATHERDD (DI)(idx*4), km, nd \
 	DESCEND(idx, lo, hioff, nd, t)
 
-#define TOPSTEP(idx, lo, hioff, nd, t) \
+#define TOP32(idx, lo, hioff, nd, t) \
 	VMOVDQA32 idx, nd \
-	VPERMI2D Z25, Z24, nd \
+	VPERMI2D Z17, Z16, nd \
 	DESCEND(idx, lo, hioff, nd, t)
 
-#define START(idx, lo, off) \
-	VPXORD idx, idx, idx \
-	VMOVDQU64 off(SI), lo
-
-#define STORE(idx, off) \
-	VPADDD Z27, idx, idx \
-	VMOVDQU32 idx, off(R9)
+#define TOP128(idx, lo, hioff, nd, t) \
+	VPTESTMD.BCST bit5<>(SB), idx, K1 \
+	VPTESTMD.BCST bit6<>(SB), idx, K2 \
+	VMOVDQA32 idx, nd \
+	VPERMI2D Z17, Z16, nd \
+	VMOVDQA32 idx, t \
+	VPERMI2D Z19, Z18, t \
+	VPBLENDMD t, nd, K1, nd \
+	VMOVDQA32 idx, t \
+	VPERMI2D Z21, Z20, t \
+	VPERMI2D Z23, Z22, idx \
+	VPBLENDMD idx, t, K1, t \
+	VPBLENDMD t, nd, K2, nd \
+	DESCEND(idx, lo, hioff, nd, t)
 
 // ADDROW adds proba row number off(R9) (width floats, reg's size) to acc
 // row (R11).
@@ -61,22 +82,29 @@ GLOBL lanes<>(SB), RODATA|NOPTR, $64
 	VMOVUPS reg, (R11) \
 	ADDQ $width, R11
 
-// func walk512(nodes *uint32, rows *uint8, n, top, steps int, base int32, proba *float32, width int, acc *float32, leaves *[walkRows]int32)
-TEXT ·walk512(SB), NOSPLIT, $0-80
+// func walk512(nodes *uint32, top *[topNodes]uint32, rows *uint8, n, steps, top32, top128 int, base int32, proba *float32, width int, acc *float32, leaves *[walkRows]int32)
+TEXT ·walk512(SB), NOSPLIT, $0-96
 	MOVQ nodes+0(FP), DI
-	MOVQ rows+8(FP), SI
-	MOVQ n+16(FP), DX
-	MOVQ top+24(FP), R10
+	MOVQ top+8(FP), AX
+	VMOVDQU32 0(AX), Z16
+	VMOVDQU32 64(AX), Z17
+	VMOVDQU32 128(AX), Z18
+	VMOVDQU32 192(AX), Z19
+	VMOVDQU32 256(AX), Z20
+	VMOVDQU32 320(AX), Z21
+	VMOVDQU32 384(AX), Z22
+	VMOVDQU32 448(AX), Z23
+	MOVQ rows+16(FP), SI
+	MOVQ n+24(FP), DX
 	MOVQ steps+32(FP), R8
+	MOVQ top32+40(FP), R10
+	MOVQ top128+48(FP), R14
 	SUBQ R10, R8
-	MOVL base+40(FP), AX
-	VPBROADCASTD AX, Z27
-	MOVQ proba+48(FP), R12
-	MOVQ width+56(FP), R13
-	MOVQ acc+64(FP), R11
-	MOVQ leaves+72(FP), R9
-	VMOVDQU32 0(DI), Z24
-	VMOVDQU32 64(DI), Z25
+	SUBQ R14, R8
+	MOVQ proba+64(FP), R12
+	MOVQ width+72(FP), R13
+	MOVQ acc+80(FP), R11
+	MOVQ leaves+88(FP), R9
 	MOVL $1, AX
 	VPBROADCASTD AX, Z31
 	VMOVDQU32 lanes<>(SB), Z30
@@ -90,48 +118,70 @@ TEXT ·walk512(SB), NOSPLIT, $0-80
 	JZ done
 
 round:
-	START(Z0, Z1, 0)
-	START(Z4, Z5, 128)
-	START(Z8, Z9, 256)
-	START(Z12, Z13, 384)
-	START(Z16, Z17, 512)
-	START(Z20, Z21, 640)
+	VPXORD Z0, Z0, Z0
+	VMOVDQU64 0(SI), Z1
+	VPXORD Z4, Z4, Z4
+	VMOVDQU64 128(SI), Z5
+	VPXORD Z8, Z8, Z8
+	VMOVDQU64 256(SI), Z9
+	VPXORD Z12, Z12, Z12
+	VMOVDQU64 384(SI), Z13
+	VPXORD Z24, Z24, Z24
+	VMOVDQU64 512(SI), Z25
 	MOVQ R10, CX
 	TESTQ CX, CX
-	JZ gather
+	JZ top32end
 
-topstep:
-	TOPSTEP(Z0, Z1, 64, Z2, Z3)
-	TOPSTEP(Z4, Z5, 192, Z6, Z7)
-	TOPSTEP(Z8, Z9, 320, Z10, Z11)
-	TOPSTEP(Z12, Z13, 448, Z14, Z15)
-	TOPSTEP(Z16, Z17, 576, Z18, Z19)
-	TOPSTEP(Z20, Z21, 704, Z22, Z23)
+top32:
+	TOP32(Z0, Z1, 64, Z2, Z3)
+	TOP32(Z4, Z5, 192, Z6, Z7)
+	TOP32(Z8, Z9, 320, Z10, Z11)
+	TOP32(Z12, Z13, 448, Z14, Z15)
+	TOP32(Z24, Z25, 576, Z26, Z27)
 	DECQ CX
-	JNZ topstep
+	JNZ top32
 
-gather:
+top32end:
+	MOVQ R14, CX
+	TESTQ CX, CX
+	JZ top128end
+
+top128:
+	TOP128(Z0, Z1, 64, Z2, Z3)
+	TOP128(Z4, Z5, 192, Z6, Z7)
+	TOP128(Z8, Z9, 320, Z10, Z11)
+	TOP128(Z12, Z13, 448, Z14, Z15)
+	TOP128(Z24, Z25, 576, Z26, Z27)
+	DECQ CX
+	JNZ top128
+
+top128end:
 	MOVQ R8, CX
 	TESTQ CX, CX
-	JZ store
+	JZ gatherend
 
-step:
+gather:
 	STEP(Z0, Z1, 64, Z2, Z3, K1)
 	STEP(Z4, Z5, 192, Z6, Z7, K2)
 	STEP(Z8, Z9, 320, Z10, Z11, K3)
 	STEP(Z12, Z13, 448, Z14, Z15, K4)
-	STEP(Z16, Z17, 576, Z18, Z19, K1)
-	STEP(Z20, Z21, 704, Z22, Z23, K2)
+	STEP(Z24, Z25, 576, Z26, Z27, K1)
 	DECQ CX
-	JNZ step
+	JNZ gather
 
-store:
-	STORE(Z0, 0)
-	STORE(Z4, 64)
-	STORE(Z8, 128)
-	STORE(Z12, 192)
-	STORE(Z16, 256)
-	STORE(Z20, 320)
+gatherend:
+	MOVL base+56(FP), AX
+	VPBROADCASTD AX, Z1
+	VPADDD Z1, Z0, Z0
+	VMOVDQU32 Z0, 0(R9)
+	VPADDD Z1, Z4, Z4
+	VMOVDQU32 Z4, 64(R9)
+	VPADDD Z1, Z8, Z8
+	VMOVDQU32 Z8, 128(R9)
+	VPADDD Z1, Z12, Z12
+	VMOVDQU32 Z12, 192(R9)
+	VPADDD Z1, Z24, Z24
+	VMOVDQU32 Z24, 256(R9)
 	XORQ BX, BX
 	CMPQ R13, $8
 	JNE add16
@@ -143,7 +193,7 @@ add8:
 	ADDROW(12, 5, Y3, 32)
 	ADDQ $16, R9
 	ADDQ $4, BX
-	CMPQ BX, $96
+	CMPQ BX, $80
 	JNE add8
 	JMP next
 
@@ -154,13 +204,13 @@ add16:
 	ADDROW(12, 6, Z3, 64)
 	ADDQ $16, R9
 	ADDQ $4, BX
-	CMPQ BX, $96
+	CMPQ BX, $80
 	JNE add16
 
 next:
-	SUBQ $384, R9
-	ADDQ $768, SI
-	SUBQ $96, DX
+	SUBQ $320, R9
+	ADDQ $640, SI
+	SUBQ $80, DX
 	JNZ round
 
 done:

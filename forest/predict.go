@@ -33,14 +33,15 @@ type bnode struct {
 // at most packMaxFeatures features (a binned row is 8 bytes), 16 classes
 // and trees of fewer than packMaxNodes nodes.
 //
-// A packed node is bin<<24 | feature<<21 | child (see packNode). Nodes are
-// renumbered breadth first (children stay adjacent), so the first five
-// levels are nodes 0-30, which walk512 keeps in registers instead of
-// gathering them. Every distinct probability row of a tree gets a sink node
-// after the tree's nodes, which loops on itself; a leaf goes to its row's
-// sink whatever the bins (its bin is 255). A walk of depth+1 steps
-// therefore ends on the sink of the row's leaf, and sink index + base is
-// that leaf's row in proba.
+// A packed node is bin<<24 | feature<<21 | child (see packNode). Every
+// distinct probability row of a tree gets a sink node after the tree's
+// nodes, which loops on itself; a leaf goes to its row's sink whatever the
+// bins (its bin is 255). A walk of depth+1 steps therefore ends on the sink
+// of the row's leaf, and sink index + base is that leaf's row in proba.
+// Nodes are renumbered breadth first (children stay adjacent), so the first
+// seven levels are nodes 0-126, which walk512 keeps in registers (the top
+// table, where leaves loop on themselves: a row that stops early stays
+// there, and goes to its sink at the first gathered step).
 type packedForest struct {
 	edges []*[edgeTable]float32 // per feature, for binColumn512
 	trees []packedTree
@@ -50,18 +51,20 @@ type packedForest struct {
 
 // packedTree is one tree of a packedForest.
 type packedTree struct {
-	nodes []uint32 // nodes, then sinks; at least topNodes
-	top   int      // steps whose nodes are all among the first topNodes
-	steps int      // depth+1
-	base  int32    // proba row of sink i is i+base
+	nodes  []uint32         // nodes, then sinks
+	top    [topNodes]uint32 // the first nodes, leaves looping on themselves
+	top32  int              // first steps that only reach top[:32]
+	top128 int              // next steps that only reach top[:128]
+	steps  int              // depth+1
+	base   int32            // proba row of sink i is i+base
 }
 
 const (
 	packMaxNodes    = 1 << 21
 	packMaxFeatures = 8
 	packMaxClasses  = 16
-	walkRows        = 96 // rows per walk512 round; blocks are padded to it
-	topNodes        = 32 // nodes walk512 keeps in registers
+	walkRows        = 80  // rows per walk512 round; blocks are padded to it
+	topNodes        = 128 // nodes walk512 keeps in registers
 	edgeTable       = 256 + 16
 )
 
@@ -84,7 +87,7 @@ func (m *Model) compile() error {
 	thr := make([][]float32, nf)
 	packed := simdKernel && nf <= packMaxFeatures && nk <= packMaxClasses
 	for _, t := range m.trees {
-		packed = packed && len(t.nodes)+len(t.proba)/nk+topNodes < packMaxNodes
+		packed = packed && len(t.nodes)+len(t.proba)/nk < packMaxNodes
 		for _, nd := range t.nodes {
 			if nd.Leaf < 0 {
 				thr[nd.Feature] = append(thr[nd.Feature], nd.Threshold)
@@ -149,21 +152,22 @@ func (m *Model) pack(thr [][]float32) *packedForest {
 		p.edges = append(p.edges, pe)
 	}
 	for _, t := range m.trees {
-		order, level := breadthFirst(t.nodes)
+		order, bfs := breadthFirst(t.nodes)
 		pt := packedTree{steps: t.depth + 1, base: int32(len(p.proba)/p.width - len(order))}
-		// a lane leaves the first levels only through a leaf, to its sink
-		pt.top = 5
-		for _, old := range order {
-			if t.nodes[old].Leaf >= 0 {
-				pt.top = min(pt.top, level[old]+1)
-			}
+		// Breadth first, the nodes of level l are among the first 2^(l+1)-1:
+		// steps 1-5 read levels 0-4 (nodes 0-30), steps 6-7 levels 5-6
+		// (nodes 0-126). At least the last step gathers, to reach the sinks.
+		if bfs {
+			pt.top32 = min(5, t.depth)
+			pt.top128 = min(7, t.depth) - pt.top32
+		} else {
+			pt.top32 = min(1, t.depth)
 		}
-		pt.top = min(pt.top, pt.steps)
 		newIdx := make([]int32, len(t.nodes))
 		for i, old := range order {
 			newIdx[old] = int32(i)
 		}
-		nodes := make([]uint32, len(order), len(order)+len(t.proba)/nk+topNodes)
+		nodes := make([]uint32, len(order), len(order)+len(t.proba)/nk)
 		sink := make(map[[packMaxClasses]uint32]int32) // distinct probability row (bits) -> sink
 		for i, old := range order {
 			nd := t.nodes[old]
@@ -187,8 +191,11 @@ func (m *Model) pack(thr [][]float32) *packedForest {
 			}
 			nodes[i] = packNode(255, 0, s)
 		}
-		for len(nodes) < topNodes {
-			nodes = append(nodes, 0) // never reached
+		for i := range min(len(order), topNodes) {
+			pt.top[i] = nodes[i]
+			if t.nodes[order[i]].Leaf >= 0 {
+				pt.top[i] = packNode(255, 0, int32(i)) // stays until a gathered step
+			}
 		}
 		pt.nodes = nodes
 		p.trees = append(p.trees, pt)
@@ -197,14 +204,12 @@ func (m *Model) pack(thr [][]float32) *packedForest {
 }
 
 // breadthFirst returns the nodes reachable from the root in breadth-first
-// order, each pair of children together (left first), and the level of
-// each node (first reached). A loaded model may share children between
-// parents; when a shared pair cannot stay adjacent, it returns the stored
-// order and walk512 gathers every level (levels are then all 0: top is 1).
-func breadthFirst(nodes []node) (order []int32, level []int) {
-	level = make([]int, len(nodes))
+// order, each pair of children together (left first), and true. A loaded
+// model may share children between parents; when a shared pair cannot stay
+// adjacent, it returns the stored order and false.
+func breadthFirst(nodes []node) ([]int32, bool) {
 	pos := make([]int32, len(nodes)) // position in order + 1; 0: not yet
-	order = append(order, 0)
+	order := append(make([]int32, 0, len(nodes)), 0)
 	pos[0] = 1
 	for q := 0; q < len(order); q++ {
 		nd := nodes[order[q]]
@@ -214,13 +219,12 @@ func breadthFirst(nodes []node) (order []int32, level []int) {
 			case pos[c] == 0 && pos[c+1] == 0:
 				order = append(order, c, c+1)
 				pos[c], pos[c+1] = int32(len(order)-1), int32(len(order))
-				level[c], level[c+1] = level[order[q]]+1, level[order[q]]+1
 			case pos[c] == 0 || pos[c+1] != pos[c]+1:
-				return identity(len(nodes)), make([]int, len(nodes))
+				return identity(len(nodes)), false
 			}
 		}
 	}
-	return order, level
+	return order, true
 }
 
 // identity returns 0, 1, ..., n-1.
@@ -278,7 +282,7 @@ func (m *Model) predictRows(X [][]float32, rows int, class []uint8, proba [][]fl
 // blockScratch is a worker's memory for predictBlock.
 type blockScratch struct {
 	bins   []uint8         // binned rows, row-major, 8 bytes (packed) or nf bytes apart
-	leaves [walkRows]int32 // packed: walk512's scratch
+	leaves [walkRows]int32 // packed: walk512's scratch (sink reached by each row)
 	acc    []float32       // rows × classes (packed: × width) sums of leaf probabilities
 }
 
@@ -317,8 +321,9 @@ func (m *Model) predictBlock(X [][]float32, r0, r1 int, s *blockScratch, class [
 		np := (n + walkRows - 1) / walkRows * walkRows
 		clear(buf[n*stride : np*stride]) // padding rows: walked, not used
 		clear(acc[:np*width])
-		for _, t := range p.trees {
-			walk512(&t.nodes[0], &buf[0], np, t.top, t.steps, t.base, &p.proba[0], width, &acc[0], &s.leaves)
+		for ti := range p.trees {
+			t := &p.trees[ti]
+			walk512(&t.nodes[0], &t.top, &buf[0], np, t.steps, t.top32, t.top128, t.base, &p.proba[0], width, &acc[0], &s.leaves)
 		}
 	} else {
 		m.sumLeaves(buf, n, acc[:n*nk])
