@@ -103,6 +103,8 @@ type dstage struct {
 	proc  op.Processor
 	inst  any
 	m     *metrics.Stage
+	// stream is the stage's input stream (owned stages served here).
+	stream jetstream.Stream
 	// announce lists the owned stages this source or run-owned stage
 	// sends tickets to; eosTo the run-owned stages it sends its end of
 	// stream to; eosFrom (run-owned stages) those it waits for.
@@ -539,19 +541,31 @@ func (d *durable) fetchLoop(cons jetstream.Consumer, batch int, stop context.Con
 			}
 			continue
 		}
-		msgs := b.Messages()
-	batch:
-		for {
-			select {
-			case m, ok := <-msgs:
-				if !ok {
-					break batch
-				}
-				handle(m)
-			case <-stop.Done():
-				// Messages not taken are redelivered.
-				return
+		if !d.drain(b, stop, handle) {
+			return
+		}
+	}
+}
+
+// drain hands the messages of a fetch to handle until it ends (true) or
+// stop (false); messages that arrive after stop are handed back at once
+// (not left to wait for AckWait).
+func (d *durable) drain(b jetstream.MessageBatch, stop context.Context, handle func(jetstream.Msg)) bool {
+	msgs := b.Messages()
+	for {
+		select {
+		case m, ok := <-msgs:
+			if !ok {
+				return true
 			}
+			handle(m)
+		case <-stop.Done():
+			go func() {
+				for m := range msgs {
+					_ = m.Nak()
+				}
+			}()
+			return false
 		}
 	}
 }

@@ -65,10 +65,10 @@ func BenchmarkDurableWorkers(b *testing.B) {
 
 // BenchmarkDurableSceneLatency measures the fixed cost of a scene in a
 // durable run: 20 tiny scenes (64×64, one chunk) go through read → ndvi →
-// COG one at a time (one open scene, one scene per worker), in this
-// process against a real nats-server, so each scene's whole round —
-// tickets, claim, lease, consumer, state records, flow control — is on
-// the critical path. It reports ms/scene.
+// COG in this process against a real nats-server, the COG stage taking
+// one scene at a time, so each scene's round there — claim, lease,
+// consumer, state records, output, clean-up — is on the critical path.
+// It reports ms/scene.
 //
 //	go test ./engine -run '^$' -bench DurableSceneLatency -benchtime 3x
 func BenchmarkDurableSceneLatency(b *testing.B) {
@@ -86,7 +86,7 @@ func BenchmarkDurableSceneLatency(b *testing.B) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		b.StartTimer()
 		err := engine.Run(ctx, ctx, p, engine.Options{Conn: nc, RunID: fmt.Sprintf("lat-%d", i), Log: func(string, ...any) {},
-			Durable: &engine.DurableOptions{MaxOpenScenes: 1, ScenesPerWorker: 1}})
+			Durable: &engine.DurableOptions{ScenesPerWorker: 1}})
 		b.StopTimer()
 		cancel()
 		if err != nil {

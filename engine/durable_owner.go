@@ -29,6 +29,14 @@ func (e opError) Unwrap() error { return e.error }
 // startOwned serves a stage that owns scenes (or its whole run): it claims
 // tickets from the stage's ticket consumer, at most ScenesPerWorker at once.
 func (d *durable) startOwned(ds *dstage) error {
+	err := transport.Retry(d.ctx, func(ctx context.Context) error {
+		var err error
+		ds.stream, err = d.js.Stream(ctx, d.names.Stream(ds.st.ID))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("stage %q: stream: %w", ds.st.ID, err)
+	}
 	cons, err := d.consumer(d.ctx, ds, jetstream.ConsumerConfig{
 		Durable:       transport.Token(ds.st.ID) + "_open",
 		FilterSubject: d.names.Open(ds.st.ID),
@@ -58,7 +66,7 @@ func (d *durable) startOwned(ds *dstage) error {
 			b, err := cons.Fetch(1, jetstream.FetchMaxWait(500*time.Millisecond))
 			got := false
 			if err == nil {
-				for m := range b.Messages() {
+				d.drain(b, d.stop, func(m jetstream.Msg) {
 					got = true
 					d.wg.Add(1)
 					go func() {
@@ -66,7 +74,7 @@ func (d *durable) startOwned(ds *dstage) error {
 						defer func() { <-sem }()
 						d.claim(ds, m)
 					}()
-				}
+				})
 			}
 			if !got {
 				<-sem
@@ -248,6 +256,7 @@ func (u *unit) work() error {
 			MaxAckPending:     -1,
 			DeliverPolicy:     jetstream.DeliverAllPolicy,
 			InactiveThreshold: time.Hour,
+			MemoryStorage:     true,
 		})
 		return err
 	})
@@ -277,12 +286,25 @@ func (u *unit) work() error {
 	}
 	fetchCtx, stopFetch := context.WithCancel(u.ctx)
 	go func() {
-		select {
-		case <-u.complete:
-		case <-d.stop.Done():
-		case <-fetchCtx.Done():
+		// The consumer lives in memory (it holds nothing that a restart
+		// of the unit does not rebuild): should it vanish, with a server
+		// or by another owner, the unit starts again.
+		t := time.NewTicker(d.do.AckWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-u.complete:
+			case <-d.stop.Done():
+			case <-fetchCtx.Done():
+			case <-t.C:
+				if _, err := cons.Info(fetchCtx); !errors.Is(err, jetstream.ErrConsumerNotFound) {
+					continue
+				}
+				u.cancel(errConsumerGone)
+			}
+			stopFetch()
+			return
 		}
-		stopFetch()
 	}()
 	// A few messages ahead of the workers: chunks can be megabytes.
 	serr := d.stream(cons, 2*ds.st.Replicas+2, fetchCtx, func(m jetstream.Msg) {
@@ -698,17 +720,12 @@ func (u *unit) abortLocal() {
 
 // cleanup deletes the unit's consumer and, with purge, its messages.
 func (u *unit) cleanup(ctx context.Context, purge bool) error {
-	d := u.d
 	return concurrently(func() error {
 		if !purge {
 			return nil
 		}
 		err := transport.Retry(ctx, func(ctx context.Context) error {
-			s, err := d.js.Stream(ctx, d.names.Stream(u.ds.st.ID))
-			if err != nil {
-				return err
-			}
-			return s.Purge(ctx, jetstream.WithPurgeSubject(u.filter))
+			return u.ds.stream.Purge(ctx, jetstream.WithPurgeSubject(u.filter))
 		})
 		if err != nil {
 			return fmt.Errorf("stage %q: purge %s: %w", u.ds.st.ID, u.filter, err)

@@ -23,12 +23,13 @@ type sourceRun struct {
 }
 
 type srcScene struct {
-	once    sync.Once
-	skip    bool
-	err     error
-	emitted int
-	total   int
-	fin     bool // the stages it was announced to finished it
+	once     sync.Once
+	skip     bool
+	err      error
+	admitted bool // took a place among the open scenes
+	emitted  int
+	total    int
+	fin      bool // the stages it was announced to finished it
 }
 
 func (sr *sourceRun) scene(name string) *srcScene {
@@ -124,10 +125,27 @@ func (sr *sourceRun) open(ctx context.Context, name string, total int) (skip boo
 		d.logf("scene %s: already done, skipped", name)
 		return true, nil
 	}
-	// Room among the open scenes.
+	// Room among the open scenes. The count and the taking of a place
+	// happen under sr.mu, so scenes a source opens at once (emitting from
+	// several goroutines) cannot all pass on the same count.
 	if err := d.st.waitState(ctx, d.do.Poll, func(fresh bool) (bool, error) {
-		n, err := sr.unfinished(ctx, false, fresh)
-		return n < d.do.MaxOpenScenes, err
+		if _, err := sr.unfinished(ctx, false, fresh); err != nil {
+			return false, err
+		}
+		sr.mu.Lock()
+		defer sr.mu.Unlock()
+		open := 0
+		for _, s := range sr.scenes {
+			if s.admitted && !s.fin {
+				open++
+			}
+		}
+		if open >= d.do.MaxOpenScenes {
+			return false, nil
+		}
+		s := sr.scenes[name]
+		s.admitted, s.total = true, total
+		return true, nil
 	}); err != nil {
 		return false, err
 	}
@@ -145,9 +163,6 @@ func (sr *sourceRun) open(ctx context.Context, name string, total int) (skip boo
 			return false, err
 		}
 	}
-	sr.mu.Lock()
-	sr.scenes[name].total = total
-	sr.mu.Unlock()
 	return false, nil
 }
 
@@ -159,7 +174,7 @@ func (sr *sourceRun) unfinished(ctx context.Context, complete, fresh bool) (int,
 	var open []string
 	for _, name := range sr.order {
 		s := sr.scenes[name]
-		if s.skip || s.fin || s.total == 0 || (complete && s.emitted < s.total) {
+		if !s.admitted || s.fin || (complete && s.emitted < s.total) {
 			continue
 		}
 		open = append(open, name)

@@ -204,7 +204,7 @@ func (r *reader) bytes(n uint64) []byte {
 }
 
 // maxModelBytes bounds how much Load reads.
-const maxModelBytes = 4 << 30
+const maxModelBytes int64 = 4 << 30
 
 // Load reads a model from r (the whole stream, at most 4 GiB).
 func Load(r io.Reader) (*Model, error) {
@@ -212,7 +212,7 @@ func Load(r io.Reader) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("forest: reading model: %w", err)
 	}
-	if len(data) > maxModelBytes {
+	if int64(len(data)) > maxModelBytes {
 		return nil, fmt.Errorf("%w: model larger than %d bytes", ErrFormat, maxModelBytes)
 	}
 	m := new(Model)
