@@ -242,7 +242,11 @@ func (o *indicesOp) Process(ctx context.Context, c *chunk.Chunk, emit op.Emit) e
 		for i, b := range ic.bands {
 			srcs[i] = refl[b]
 		}
-		computeIndex(ic.eval, srcs, valid, res)
+		if ic.gpu != nil && ic.gpu.Kind == cuda.NormalizedDifference {
+			normalizedDifference(srcs[0], srcs[1], valid, res)
+		} else {
+			computeIndex(ic.eval, srcs, valid, res)
+		}
 		out = append(out, chunk.Col{Name: ic.name, DType: tiff.Float32, Nodata: &nan, Data: chunk.Bytes(res)})
 	}
 	nc, err := c.With(out...)
@@ -250,6 +254,20 @@ func (o *indicesOp) Process(ctx context.Context, c *chunk.Chunk, emit op.Emit) e
 		return err
 	}
 	return emit(ctx, nc)
+}
+
+// normalizedDifference is computeIndex for (a-b)/(a+b), without a call per
+// pixel; the result is the same.
+func normalizedDifference(a, b []float32, valid []bool, res []float32) {
+	nan := float32(math.NaN())
+	a, b = a[:len(res)], b[:len(res)]
+	for i := range res {
+		r := (a[i] - b[i]) / (a[i] + b[i])
+		if !valid[i] || math.IsInf(float64(r), 0) {
+			r = nan
+		}
+		res[i] = r
+	}
 }
 
 // computeIndex evaluates f per pixel; invalid pixels and non-finite results

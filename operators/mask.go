@@ -132,11 +132,36 @@ func (m *maskOp) Process(ctx context.Context, c *chunk.Chunk, emit op.Emit) erro
 // markNodata sets bad[i] where the column is nodata (or NaN).
 func markNodata(col chunk.Col, bad []bool) {
 	nd := *col.Nodata
-	each(col, func(i int, v float64) {
-		if v == nd || v != v {
+	switch col.DType {
+	case tiff.Uint8:
+		markT(col.Data, nd, bad)
+	case tiff.Int8:
+		markT(chunk.Slice[int8](col.Data), nd, bad)
+	case tiff.Uint16:
+		markT(chunk.Slice[uint16](col.Data), nd, bad)
+	case tiff.Int16:
+		markT(chunk.Slice[int16](col.Data), nd, bad)
+	case tiff.Uint32:
+		markT(chunk.Slice[uint32](col.Data), nd, bad)
+	case tiff.Int32:
+		markT(chunk.Slice[int32](col.Data), nd, bad)
+	case tiff.Float32:
+		markT(chunk.Slice[float32](col.Data), nd, bad)
+	case tiff.Float64:
+		markT(chunk.Slice[float64](col.Data), nd, bad)
+	}
+}
+
+// markT marks values equal to nodata, and NaN (v != v is false for
+// integers, so the compiler drops it there).
+func markT[T number](s []T, nodata float64, bad []bool) {
+	nd := T(nodata)
+	exact := float64(nd) == nodata // a nodata the type cannot hold matches nothing
+	for i, v := range s {
+		if (exact && v == nd) || v != v {
 			bad[i] = true
 		}
-	})
+	}
 }
 
 // each calls fn with every value of a column as float64.
