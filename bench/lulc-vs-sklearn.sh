@@ -26,7 +26,7 @@ t1=$(date +%s.%N)
   --set model="$work/m.rf" --set report="$work/report.json" --set samples="$samples" --set trees="$trees" --set depth="$depth" > /dev/null
 t2=$(date +%s.%N)
 /usr/bin/time -f '%M' -o "$work/predict.rss" "$work/rasterflow" run pipelines/lulc-predict.yaml --quiet --set scene="$work/scene" \
-  --set model="$work/m.rf" --set out="$work/rf.tif" > /dev/null
+  --set model="$work/m.rf" --set out="$work/rf.tif" --set preview="$work/preview.png" > /dev/null
 t3=$(date +%s.%N)
 
 python3 - "$work" "$t0" "$t1" "$t2" "$t3" <<'PY'

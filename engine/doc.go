@@ -62,4 +62,13 @@
 // finished, since its state does not survive a stop. On SIGTERM sources
 // stop, scenes already sent completely are finished (up to DrainTimeout),
 // and owned scenes still open are aborted locally and handed back.
+//
+// Nothing polls on the fast path: a key-value watcher keeps each process's
+// view of the stage, final and run keys current and wakes whoever waits on
+// them (a source for room among its MaxOpenScenes, the end of the run, a
+// unit finished elsewhere); direct reads every Poll only back it up. A
+// unit streams its messages from a consumer held in server memory (it is
+// rebuilt when the unit restarts), pull requests stay open so chunks are
+// taken as they arrive, and independent updates (scene record, consumer,
+// clean-up) go out together.
 package engine

@@ -47,7 +47,7 @@ type DurableOptions struct {
 	// ScenesPerWorker is how many scenes a process works on at once at a
 	// stage that owns scenes; 0: 2.
 	ScenesPerWorker int
-	// MaxOpenScenes is how many scenes a source has in flight; 0: 4.
+	// MaxOpenScenes is how many scenes a source has in flight; 0: 8.
 	MaxOpenScenes int
 	// DrainTimeout bounds how long a stopped run waits for scenes its
 	// sources emitted completely; 0: 1 minute.
@@ -71,7 +71,7 @@ func (o *DurableOptions) defaults() {
 		o.ScenesPerWorker = 2
 	}
 	if o.MaxOpenScenes < 1 {
-		o.MaxOpenScenes = 4
+		o.MaxOpenScenes = 8
 	}
 	if o.DrainTimeout <= 0 {
 		o.DrainTimeout = time.Minute
@@ -173,7 +173,7 @@ func runDurable(hardCtx, drainCtx context.Context, p *graph.Pipeline, opt Option
 		}
 		switch ds.role {
 		case roleSource:
-			sr := &sourceRun{d: d, ds: ds, scenes: map[string]*srcScene{}, done: make(chan struct{})}
+			sr := &sourceRun{d: d, ds: ds, scenes: map[string]*srcScene{}, active: map[string]struct{}{}, done: make(chan struct{})}
 			sources = append(sources, sr)
 		case roleStateless:
 			if err := d.startStateless(ds); err != nil {
@@ -362,7 +362,7 @@ func (d *durable) wait(drainCtx context.Context, sources []*sourceRun) error {
 			if settled[sc] {
 				continue
 			}
-			rec, _, err := d.st.sceneRec(d.ctx, sc, fresh)
+			rec, _, err := d.st.scene(d.ctx, sc) // only the few still open
 			if err != nil {
 				return false, err
 			}
@@ -579,7 +579,10 @@ var errConsumerGone = errors.New("engine: consumer gone")
 // batch to fill) until stop. It returns errConsumerGone when the consumer
 // disappeared before stop.
 func (d *durable) stream(cons jetstream.Consumer, batch int, stop context.Context, handle func(jetstream.Msg)) error {
-	it, err := cons.Messages(jetstream.PullMaxMessages(batch))
+	// Short-lived pull requests: one that finds no consumer leader (a new
+	// replicated consumer electing one, a node restarting) is lost, and
+	// is only replaced when it expires.
+	it, err := cons.Messages(jetstream.PullMaxMessages(batch), jetstream.PullExpiry(time.Second))
 	if err != nil {
 		return fmt.Errorf("engine: %w", err)
 	}

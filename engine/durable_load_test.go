@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -98,14 +99,21 @@ func TestDurableLoad(t *testing.T) {
 			float64(n)/r.wall.Seconds(), float64(n*size*size)/1e6/r.wall.Seconds(), r.redeliveries,
 			r.first["source"], r.last["source"], r.first["workers"], r.last["workers"], r.first["nats"], r.last["nats"])
 	}
+	fmt.Fprintf(&b, "\n%-8s %14s %14s %28s\n", "workers", "latency p50", "latency max", "CPU s source/workers/nats")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "%-8d %13.2fs %13.2fs %12.1f / %5.1f / %5.1f\n", r.workers, r.latP50.Seconds(), r.latMax.Seconds(),
+			r.cpu["source"], r.cpu["workers"], r.cpu["nats"])
+	}
 	t.Logf("load test:\n%s", b.String())
 }
 
 type loadResult struct {
-	workers      int
-	wall         time.Duration
-	redeliveries int
-	first, last  map[string]float64 // peak RSS (MiB) per role
+	workers        int
+	wall           time.Duration
+	redeliveries   int
+	latP50, latMax time.Duration      // from a scene's _READY to its record done
+	cpu            map[string]float64 // CPU seconds per role
+	first, last    map[string]float64 // peak RSS (MiB) per role
 }
 
 // rssSample is the resident memory of the processes of each role at one
@@ -178,6 +186,7 @@ func loadRun(t *testing.T, stage string, n, size, chunk, workers int, drop time.
 	// Completion times of the scenes, from the state bucket.
 	doneAt := watchDone(t, srv.URL(), "load", run, n, src)
 	start := time.Now()
+	dropped := make([]time.Time, n)
 	for i := range n {
 		name := fmt.Sprintf("scene-%03d", i)
 		if err := os.Rename(filepath.Join(stage, name), filepath.Join(inbox, name)); err != nil {
@@ -186,17 +195,28 @@ func loadRun(t *testing.T, stage string, n, size, chunk, workers int, drop time.
 		if err := os.WriteFile(filepath.Join(inbox, name, "_READY"), nil, 0o644); err != nil {
 			t.Fatal(err)
 		}
+		dropped[i] = time.Now()
 		time.Sleep(drop)
 	}
-	var times []time.Time
+	var st sceneTimes
 	select {
-	case times = <-doneAt:
+	case st = <-doneAt:
 	case <-time.After(10 * time.Minute):
 		t.Fatalf("scenes not done after 10 minutes; source:\n%s", src.output())
 	}
+	times := st.order
 	wall := times[len(times)-1].Sub(start)
 	stopSampling()
 	<-sampled
+	cpu := map[string]float64{"source": cpuSeconds(src.cmd.Process.Pid), "nats": cpuSeconds(srv.cmd.Process.Pid)}
+	for _, w := range ws {
+		cpu["workers"] += cpuSeconds(w.cmd.Process.Pid)
+	}
+	var lat []time.Duration
+	for i := range n {
+		lat = append(lat, st.by[fmt.Sprintf("scene-%03d", i)].Sub(dropped[i]))
+	}
+	slices.Sort(lat)
 	// Hand the scene folders back for the next configuration.
 	for i := range n {
 		name := fmt.Sprintf("scene-%03d", i)
@@ -220,9 +240,9 @@ func loadRun(t *testing.T, stage string, n, size, chunk, workers int, drop time.
 			redeliveries += k
 		}
 	}
-	st := sceneStates(t, srv.URL(), "load", run)
-	if len(st) != n || countState(st, engine.SceneDone) != n {
-		t.Fatalf("%d scene records, %d done, want %d", len(st), countState(st, engine.SceneDone), n)
+	recs := sceneStates(t, srv.URL(), "load", run)
+	if len(recs) != n || countState(recs, engine.SceneDone) != n {
+		t.Fatalf("%d scene records, %d done, want %d", len(recs), countState(recs, engine.SceneDone), n)
 	}
 	tifs, _ := filepath.Glob(filepath.Join(out, "*.tif"))
 	if len(tifs) != n {
@@ -242,7 +262,8 @@ func loadRun(t *testing.T, stage string, n, size, chunk, workers int, drop time.
 		}
 		return p
 	}
-	r := loadResult{workers: workers, wall: wall, redeliveries: redeliveries,
+	r := loadResult{workers: workers, wall: wall, redeliveries: redeliveries, cpu: cpu,
+		latP50: lat[n/2], latMax: lat[n-1],
 		first: peak(start, times[9]), last: peak(times[n-11], times[n-1])}
 	for _, role := range []string{"source", "workers", "nats"} {
 		f, l := r.first[role], r.last[role]
@@ -258,9 +279,9 @@ func loadRun(t *testing.T, stage string, n, size, chunk, workers int, drop time.
 	return r
 }
 
-// watchDone watches the run's scene records and sends the times at which
-// scenes became done, in order, once n of them are.
-func watchDone(t *testing.T, url, pipeline, run string, n int, src *proc) <-chan []time.Time {
+// watchDone watches the run's scene records and sends, once n scenes are
+// done, the times at which scenes became done, in order, and by scene.
+func watchDone(t *testing.T, url, pipeline, run string, n int, src *proc) <-chan sceneTimes {
 	t.Helper()
 	nc, err := nats.Connect(url)
 	if err != nil {
@@ -285,11 +306,10 @@ func watchDone(t *testing.T, url, pipeline, run string, n int, src *proc) <-chan
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch := make(chan []time.Time, 1)
+	ch := make(chan sceneTimes, 1)
 	go func() {
 		defer w.Stop()
-		done := map[string]time.Time{}
-		var times []time.Time
+		st := sceneTimes{by: map[string]time.Time{}}
 		for e := range w.Updates() {
 			if e == nil {
 				continue
@@ -298,15 +318,38 @@ func watchDone(t *testing.T, url, pipeline, run string, n int, src *proc) <-chan
 			if json.Unmarshal(e.Value(), &r) != nil || r.State != engine.SceneDone {
 				continue
 			}
-			if _, ok := done[r.Scene]; !ok {
-				done[r.Scene] = time.Now()
-				times = append(times, time.Now())
+			if _, ok := st.by[r.Scene]; !ok {
+				now := time.Now()
+				st.by[r.Scene] = now
+				st.order = append(st.order, now)
 			}
-			if len(times) == n {
-				ch <- times
+			if len(st.order) == n {
+				ch <- st
 				return
 			}
 		}
 	}()
 	return ch
+}
+
+type sceneTimes struct {
+	order []time.Time
+	by    map[string]time.Time
+}
+
+// cpuSeconds is the CPU time (user + system) a process used so far (Linux;
+// clock ticks of 1/100 s).
+func cpuSeconds(pid int) float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name (which may hold spaces) in parentheses.
+	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseFloat(f[11], 64)
+	s, _ := strconv.ParseFloat(f[12], 64)
+	return (u + s) / 100
 }

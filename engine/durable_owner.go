@@ -12,13 +12,17 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
 
 	"github.com/rasterflow/rasterflow/chunk"
 	"github.com/rasterflow/rasterflow/op"
 	"github.com/rasterflow/rasterflow/transport"
 )
 
-var errLeaseLost = errors.New("engine: lease lost")
+var (
+	errLeaseLost     = errors.New("engine: lease lost")
+	errDoneElsewhere = errors.New("engine: unit finished by another owner")
+)
 
 // opError is a failure of the data or the operator (as opposed to the
 // transport): retried MaxDeliver times, then dead-lettered.
@@ -99,6 +103,7 @@ type unit struct {
 	tok    string
 	cons   string
 	filter string
+	done   string // key whose value is done once the unit is
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	col    collector
@@ -125,12 +130,12 @@ type sceneAcc struct {
 func (d *durable) claim(ds *dstage, ticket jetstream.Msg) {
 	u := &unit{d: d, ds: ds, run: ticket.Headers().Get(transport.HdrUnit) == "run", scene: string(ticket.Data()),
 		scenes: map[string]*sceneAcc{}, eos: map[string][]string{}, complete: make(chan struct{})}
-	doneKey := d.st.finalKey(ds.st.ID)
+	u.done = d.st.finalKey(ds.st.ID)
 	if u.run {
 		u.tok, u.filter = "all", d.names.AllChunks(ds.st.ID)
 	} else {
 		u.tok, u.filter = transport.SceneToken(u.scene), d.names.Chunks(ds.st.ID, u.scene)
-		doneKey = d.st.stageKey(ds.st.ID, u.scene)
+		u.done = d.st.stageKey(ds.st.ID, u.scene)
 	}
 	u.cons = transport.Token(ds.st.ID) + "_" + u.tok
 	meta, err := ticket.Metadata()
@@ -138,7 +143,9 @@ func (d *durable) claim(ds *dstage, ticket jetstream.Msg) {
 		_ = ticket.Term()
 		return
 	}
-	if v, err := d.st.get(d.ctx, doneKey); err != nil || v == SceneDone {
+	// From the view: should it lag behind a unit finished elsewhere, the
+	// unit's watchdog (see work) notices and drops it.
+	if v, err := d.st.value(d.ctx, u.done, false); err != nil || v == SceneDone {
 		if err == nil {
 			// A previous owner finished the unit; it may have died before
 			// recording the scene or cleaning up, so both are repeated.
@@ -156,7 +163,7 @@ func (d *durable) claim(ds *dstage, ticket jetstream.Msg) {
 		_ = ticket.Ack()
 		return
 	}
-	l := &lease{s: d.st, key: d.names.Key("lease", transport.Token(ds.st.ID), u.tok), owner: d.owner, ttl: d.do.AckWait}
+	l := &lease{s: d.st, key: d.names.Key("lease", transport.Token(ds.st.ID), u.tok), owner: d.owner + "." + nuid.Next(), ttl: d.do.AckWait}
 	ok, err := l.acquire(d.ctx)
 	if err != nil || !ok {
 		_ = ticket.NakWithDelay(d.do.AckWait / 2)
@@ -170,6 +177,12 @@ func (d *durable) claim(ds *dstage, ticket jetstream.Msg) {
 	stopHB := d.heartbeat(ticket, l, func() { u.cancel(errLeaseLost) })
 	err = u.work()
 	stopHB()
+	if errors.Is(err, errDoneElsewhere) {
+		// A previous owner, slow rather than dead, finished the unit
+		// (and purged its input) after this process took it over.
+		u.abortLocal()
+		err = u.cleanup(d.ctx, false)
+	}
 	if err == nil {
 		_ = ticket.Ack()
 		d.wg.Add(1)
@@ -285,18 +298,32 @@ func (u *unit) work() error {
 		}()
 	}
 	fetchCtx, stopFetch := context.WithCancel(u.ctx)
+	watched := make(chan struct{})
 	go func() {
+		defer close(watched)
 		// The consumer lives in memory (it holds nothing that a restart
 		// of the unit does not rebuild): should it vanish, with a server
-		// or by another owner, the unit starts again.
+		// or by another owner, the unit starts again. Should the unit be
+		// recorded done meanwhile, its input is gone: it ends.
 		t := time.NewTicker(d.do.AckWait / 3)
 		defer t.Stop()
+		changed := d.st.changes()
 		for {
 			select {
 			case <-u.complete:
 			case <-d.stop.Done():
 			case <-fetchCtx.Done():
+			case <-changed:
+				changed = d.st.changes()
+				if v, _ := d.st.value(fetchCtx, u.done, false); v != SceneDone {
+					continue
+				}
+				u.cancel(errDoneElsewhere)
 			case <-t.C:
+				if v, _ := d.st.value(fetchCtx, u.done, true); v == SceneDone {
+					u.cancel(errDoneElsewhere)
+					break
+				}
 				if _, err := cons.Info(fetchCtx); !errors.Is(err, jetstream.ErrConsumerNotFound) {
 					continue
 				}
@@ -316,6 +343,7 @@ func (u *unit) work() error {
 	close(work)
 	pool.Wait()
 	stopFetch()
+	<-watched // before the unit records itself done
 	if err := context.Cause(u.ctx); err != nil {
 		return err
 	}

@@ -19,17 +19,16 @@ type sourceRun struct {
 
 	mu     sync.Mutex
 	scenes map[string]*srcScene
-	order  []string // scenes in the order they started
+	order  []string            // scenes in the order they started
+	active map[string]struct{} // admitted and not finished
 }
 
 type srcScene struct {
-	once     sync.Once
-	skip     bool
-	err      error
-	admitted bool // took a place among the open scenes
-	emitted  int
-	total    int
-	fin      bool // the stages it was announced to finished it
+	once    sync.Once
+	skip    bool
+	err     error
+	emitted int
+	total   int // set when the scene took a place among the open ones
 }
 
 func (sr *sourceRun) scene(name string) *srcScene {
@@ -134,17 +133,12 @@ func (sr *sourceRun) open(ctx context.Context, name string, total int) (skip boo
 		}
 		sr.mu.Lock()
 		defer sr.mu.Unlock()
-		open := 0
-		for _, s := range sr.scenes {
-			if s.admitted && !s.fin {
-				open++
-			}
-		}
-		if open >= d.do.MaxOpenScenes {
+		if len(sr.active) >= d.do.MaxOpenScenes {
 			return false, nil
 		}
 		s := sr.scenes[name]
-		s.admitted, s.total = true, total
+		s.total = total
+		sr.active[name] = struct{}{}
 		return true, nil
 	}); err != nil {
 		return false, err
@@ -172,12 +166,10 @@ func (sr *sourceRun) open(ctx context.Context, name string, total int) (skip boo
 func (sr *sourceRun) unfinished(ctx context.Context, complete, fresh bool) (int, error) {
 	sr.mu.Lock()
 	var open []string
-	for _, name := range sr.order {
-		s := sr.scenes[name]
-		if !s.admitted || s.fin || (complete && s.emitted < s.total) {
-			continue
+	for name := range sr.active {
+		if s := sr.scenes[name]; !complete || s.emitted == s.total {
+			open = append(open, name)
 		}
-		open = append(open, name)
 	}
 	sr.mu.Unlock()
 	n := 0
@@ -188,7 +180,7 @@ func (sr *sourceRun) unfinished(ctx context.Context, complete, fresh bool) (int,
 		}
 		if fin {
 			sr.mu.Lock()
-			sr.scenes[name].fin = true // no need to look again
+			delete(sr.active, name) // no need to look again
 			sr.mu.Unlock()
 		} else {
 			n++

@@ -99,15 +99,9 @@ func (s *store) put(ctx context.Context, key, value string) error {
 	return nil
 }
 
-// scene reads a scene's record directly; ok is false when the scene is
-// unknown.
+// scene reads a scene's record; ok is false when the scene is unknown.
 func (s *store) scene(ctx context.Context, scene string) (rec SceneRecord, ok bool, err error) {
-	return s.sceneRec(ctx, scene, true)
-}
-
-// sceneRec reads a scene's record, from the view unless fresh.
-func (s *store) sceneRec(ctx context.Context, scene string, fresh bool) (rec SceneRecord, ok bool, err error) {
-	v, err := s.value(ctx, s.sceneKey(scene), fresh)
+	v, err := s.get(ctx, s.sceneKey(scene))
 	if err != nil || v == "" {
 		return rec, false, err
 	}
@@ -218,10 +212,23 @@ func (l *lease) acquire(ctx context.Context) (ok bool, err error) {
 	return ok, err
 }
 
-// renew extends the lease; it fails when someone else took it.
+// renew extends the lease; it fails when someone else took it. An update
+// that went through but whose answer was lost (a node restarting) makes
+// the retry fail on the revision: the lease is still ours if it names us
+// (owners are unique per claim).
 func (l *lease) renew(ctx context.Context) error {
 	return transport.Retry(ctx, func(ctx context.Context) error {
 		rev, err := l.s.kv.Update(ctx, l.key, l.value(), l.rev)
+		if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+			e, gerr := l.s.kv.Get(ctx, l.key)
+			if gerr != nil {
+				return err
+			}
+			if owner, _, _ := strings.Cut(string(e.Value()), " "); owner != l.owner {
+				return err
+			}
+			rev, err = l.s.kv.Update(ctx, l.key, l.value(), e.Revision())
+		}
 		if err != nil {
 			return err
 		}
@@ -243,15 +250,15 @@ func (l *lease) release(ctx context.Context) {
 
 // markStageDone records that stage completed scene; finals lists the stages
 // without downstream stages, whose completion makes the scene done.
-// The two writes go out at once: the output exists already, so either one
-// alone is safe (a claim that finds the stage key done repeats this).
+// The scene record goes first (see view); a claim that finds the stage key
+// done repeats this, in case its owner died in between.
 func (s *store) markStageDone(ctx context.Context, stage, scene string, finals []string) error {
-	if !slices.Contains(finals, stage) {
-		return s.put(ctx, s.stageKey(stage, scene), SceneDone)
+	if slices.Contains(finals, stage) {
+		if err := s.markSceneDone(ctx, stage, scene, finals); err != nil {
+			return err
+		}
 	}
-	return concurrently(func() error { return s.put(ctx, s.stageKey(stage, scene), SceneDone) }, func() error {
-		return s.markSceneDone(ctx, stage, scene, finals)
-	})
+	return s.put(ctx, s.stageKey(stage, scene), SceneDone)
 }
 
 func (s *store) markSceneDone(ctx context.Context, stage, scene string, finals []string) error {
@@ -276,11 +283,9 @@ func (s *store) markSceneDone(ctx context.Context, stage, scene string, finals [
 	return err
 }
 
-// markFailed records that a scene failed at a stage.
+// markFailed records that a scene failed at a stage (record first, see
+// view).
 func (s *store) markFailed(ctx context.Context, stage, scene, msg string) error {
-	if err := s.put(ctx, s.stageKey(stage, scene), SceneFailed); err != nil {
-		return err
-	}
 	_, err := s.updateScene(ctx, scene, func(rec *SceneRecord, _ bool) bool {
 		if rec.State == SceneFailed {
 			return false
@@ -288,13 +293,18 @@ func (s *store) markFailed(ctx context.Context, stage, scene, msg string) error 
 		rec.State, rec.Error = SceneFailed, stage+": "+msg
 		return true
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	return s.put(ctx, s.stageKey(stage, scene), SceneFailed)
 }
 
-// view is a copy of the run's state keys (scene records, stage, final and
-// run keys; not leases) kept current by a key-value watcher, so that
-// waiting for state needs no polling. Waiters wake on every change; a slow
-// periodic check with direct reads backs the watcher up.
+// view is a copy of the run's stage, final and run keys (short values; not
+// the scene records, not leases) kept current by a key-value watcher, so
+// that waiting for state needs no polling. Waiters wake on every change; a
+// slow periodic check with direct reads backs the watcher up. A stage key
+// is written after the scene record it goes with, so a waiter woken by it
+// finds the record updated.
 type view struct {
 	mu      sync.Mutex
 	vals    map[string]viewEntry
@@ -315,7 +325,7 @@ func (s *store) watch(ctx context.Context) error {
 		var err error
 		// The watcher lives until the run's context ends, not the attempt's.
 		w, err = s.kv.WatchFiltered(context.WithoutCancel(ctx), []string{
-			s.names.Key("scene", ">"), s.names.Key("stage", ">"), s.names.Key("final", ">"), s.runKey()})
+			s.names.Key("stage", ">"), s.names.Key("final", ">"), s.runKey()})
 		return err
 	})
 	if err != nil {
@@ -365,6 +375,17 @@ func (v *view) set(key, val string, rev uint64) {
 	v.notifyLocked()
 }
 
+// changes is closed on the next change the watcher sees (nil, which
+// blocks, without a view).
+func (s *store) changes() <-chan struct{} {
+	if s.view == nil {
+		return nil
+	}
+	s.view.mu.Lock()
+	defer s.view.mu.Unlock()
+	return s.view.changed
+}
+
 // value reads a key: from the view when fresh is false and the view has
 // synced, otherwise directly (updating the view).
 func (s *store) value(ctx context.Context, key string, fresh bool) (string, error) {
@@ -387,12 +408,7 @@ func (s *store) waitState(ctx context.Context, poll time.Duration, cond func(fre
 	defer t.Stop()
 	fresh := s.view == nil
 	for {
-		var changed chan struct{}
-		if s.view != nil {
-			s.view.mu.Lock()
-			changed = s.view.changed
-			s.view.mu.Unlock()
-		}
+		changed := s.changes()
 		ok, err := cond(fresh)
 		if err != nil || ok {
 			return err

@@ -130,7 +130,10 @@ type JetStreamOptions struct {
 
 // SetupJetStream creates (or updates to the same configuration) the
 // streams of the given stages, the dead-letter stream and the bucket. Every
-// process of a run calls it; it is idempotent.
+// process of a run calls it; it is idempotent. The streams and the bucket
+// are set up at once: on a cluster each waits for its replicas to elect a
+// leader, and processes starting together race to create them (a request
+// that lost the race may get no answer, so attempts are kept short).
 func SetupJetStream(ctx context.Context, js jetstream.JetStream, n Names, stages []string, o JetStreamOptions) (jetstream.KeyValue, error) {
 	if o.Replicas < 1 {
 		o.Replicas = 1
@@ -138,8 +141,9 @@ func SetupJetStream(ctx context.Context, js jetstream.JetStream, n Names, stages
 	if o.Duplicates == 0 {
 		o.Duplicates = 2 * time.Minute
 	}
+	var cfgs []jetstream.StreamConfig
 	for _, s := range stages {
-		cfg := jetstream.StreamConfig{
+		cfgs = append(cfgs, jetstream.StreamConfig{
 			Name:        n.Stream(s),
 			Description: fmt.Sprintf("rasterflow %s run %s: input of stage %s", n.Pipeline, n.Run, s),
 			Subjects:    []string{n.prefix(s) + ".>"},
@@ -147,44 +151,60 @@ func SetupJetStream(ctx context.Context, js jetstream.JetStream, n Names, stages
 			Storage:     jetstream.FileStorage,
 			Replicas:    o.Replicas,
 			Duplicates:  o.Duplicates,
-		}
-		if err := Retry(ctx, func(ctx context.Context) error {
-			_, err := js.CreateOrUpdateStream(ctx, cfg)
-			return err
-		}); err != nil {
-			return nil, fmt.Errorf("transport: stream %s: %w", cfg.Name, err)
-		}
+		})
 	}
-	dlq := jetstream.StreamConfig{
+	cfgs = append(cfgs, jetstream.StreamConfig{
 		Name:        n.DLQStream(),
 		Description: "rasterflow " + n.Pipeline + ": dead letters",
 		Subjects:    []string{n.DLQ()},
 		Storage:     jetstream.FileStorage,
 		Replicas:    o.Replicas,
 		MaxAge:      30 * 24 * time.Hour,
-	}
-	if err := Retry(ctx, func(ctx context.Context) error {
-		_, err := js.CreateOrUpdateStream(ctx, dlq)
-		return err
-	}); err != nil {
-		return nil, fmt.Errorf("transport: stream %s: %w", dlq.Name, err)
+	})
+	errs := make(chan error, len(cfgs)+1)
+	for _, cfg := range cfgs {
+		go func() {
+			err := retry(ctx, setupTimeout, func(ctx context.Context) error {
+				_, err := js.CreateOrUpdateStream(ctx, cfg)
+				return err
+			})
+			if err != nil {
+				err = fmt.Errorf("transport: stream %s: %w", cfg.Name, err)
+			}
+			errs <- err
+		}()
 	}
 	var kv jetstream.KeyValue
-	err := Retry(ctx, func(ctx context.Context) error {
-		var err error
-		kv, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket:      n.Bucket(),
-			Description: "rasterflow " + n.Pipeline + ": scene state",
-			Storage:     jetstream.FileStorage,
-			Replicas:    o.Replicas,
+	go func() {
+		err := retry(ctx, setupTimeout, func(ctx context.Context) error {
+			var err error
+			kv, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+				Bucket:      n.Bucket(),
+				Description: "rasterflow " + n.Pipeline + ": scene state",
+				Storage:     jetstream.FileStorage,
+				Replicas:    o.Replicas,
+			})
+			return err
 		})
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("transport: bucket %s: %w", n.Bucket(), err)
+		if err != nil {
+			err = fmt.Errorf("transport: bucket %s: %w", n.Bucket(), err)
+		}
+		errs <- err
+	}()
+	var first error
+	for range len(cfgs) + 1 {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	if first != nil {
+		return nil, first
 	}
 	return kv, nil
 }
+
+// setupTimeout bounds one attempt to create a stream or bucket.
+const setupTimeout = 2 * time.Second
 
 // opTimeout bounds one JetStream request inside Retry.
 const opTimeout = 5 * time.Second
@@ -194,9 +214,13 @@ const opTimeout = 5 * time.Second
 // cluster returns while it elects leaders or a node restarts are retried
 // with backoff.
 func Retry(ctx context.Context, f func(ctx context.Context) error) error {
+	return retry(ctx, opTimeout, f)
+}
+
+func retry(ctx context.Context, attempt time.Duration, f func(ctx context.Context) error) error {
 	delay := 50 * time.Millisecond
 	for {
-		actx, cancel := context.WithTimeout(ctx, opTimeout)
+		actx, cancel := context.WithTimeout(ctx, attempt)
 		err := f(actx)
 		cancel()
 		if err == nil || !Transient(err) || ctx.Err() != nil {
