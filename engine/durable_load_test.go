@@ -52,11 +52,14 @@ func envInt(t *testing.T, name string, def int) int {
 // their _READY marker. The resident memory of every process (nats-server
 // included) is sampled from /proc; the peaks while the first 10 and the
 // last 10 scenes complete must stay close, i.e. memory stays flat. It logs
-// scenes/s, Mpixel/s, redeliveries and peak memory per configuration.
+// scenes/s, Mpixel/s, redeliveries and peak memory per configuration, and
+// the latency from a scene's _READY to its record done and the CPU time
+// of each role.
 //
-// It takes a minute or more, so it runs only with RASTERFLOW_LOAD=1:
+// It takes half a minute or more (and its figures need a quiet machine),
+// so it runs only with RASTERFLOW_LOAD=1:
 //
-//	RASTERFLOW_LOAD=1 go test ./engine -run DurableLoad -v -timeout 20m
+//	RASTERFLOW_LOAD=1 go test ./engine -count=1 -run DurableLoad -v -timeout 20m
 //
 // RASTERFLOW_LOAD_SCENES (50), RASTERFLOW_LOAD_SIZE (512 pixels),
 // RASTERFLOW_LOAD_CHUNK (256 pixels) and RASTERFLOW_LOAD_DROP_MS (50: time

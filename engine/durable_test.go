@@ -186,3 +186,72 @@ func TestDurableMatchesLocal(t *testing.T) {
 		}
 	}
 }
+
+// TestDurableMaxOpenScenes checks the sources' flow control: watching every
+// change of the run's state as it happens, a scene counts as open from its
+// record's creation until its COG stage finished it, and no more than
+// MaxOpenScenes may be open at once, although the source reads scenes in
+// parallel.
+func TestDurableMaxOpenScenes(t *testing.T) {
+	srv := startNATS(t)
+	nc, err := nats.Connect(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	const n, limit = 10, 2
+	p := loadDurable(t, scenePipeline, map[string]string{"scenes": synthScenes(n, 64), "out": t.TempDir()}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	js, _ := jetstream.New(nc)
+	names := transport.Names{Pipeline: p.Name, Run: "open"}
+	kv, err := transport.SetupJetStream(ctx, js, names, []string{"idx", "write"}, transport.JetStreamOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := kv.Watch(ctx, transport.Token("open")+".>", jetstream.UpdatesOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	err = engine.Run(ctx, ctx, p, engine.Options{Conn: nc, RunID: "open", Log: t.Logf,
+		Durable: &engine.DurableOptions{MaxOpenScenes: limit}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := map[string]bool{}
+	finished, most := 0, 0
+	for finished < n {
+		var e jetstream.KeyValueEntry
+		select {
+		case e = <-w.Updates():
+		case <-ctx.Done():
+			t.Fatalf("%d of %d scenes seen finished", finished, n)
+		}
+		key := e.Key()
+		switch {
+		case strings.Contains(key, ".scene."):
+			var r engine.SceneRecord
+			if err := json.Unmarshal(e.Value(), &r); err != nil {
+				t.Fatal(err)
+			}
+			if r.State == engine.ScenePending {
+				open[r.Scene] = true
+			}
+		case strings.Contains(key, ".stage.write.") && string(e.Value()) == engine.SceneDone:
+			scene := key[strings.LastIndex(key, ".s-")+3:]
+			if !open[scene] {
+				t.Fatalf("scene %s finished but was not open", scene)
+			}
+			delete(open, scene)
+			finished++
+		}
+		most = max(most, len(open))
+	}
+	if most > limit {
+		t.Fatalf("%d scenes open at once, limit %d", most, limit)
+	}
+	if most < limit {
+		t.Fatalf("at most %d scene(s) open at once: the limit of %d was never used", most, limit)
+	}
+}
