@@ -356,4 +356,3 @@ func TestNoRegistry(t *testing.T) {
 		t.Errorf("Load without a registry: %v", err)
 	}
 }
-

@@ -58,16 +58,6 @@ stages:
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := transport.StartEmbedded(transport.EmbeddedOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
-	nc, err := srv.Connect("e2e")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
 	reg := &metrics.Registry{}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -77,7 +67,7 @@ stages:
 	}
 	url := ms.URL() + "metrics"
 	done := make(chan error, 1)
-	go func() { done <- engine.Run(ctx, ctx, p, engine.Options{Conn: nc, Metrics: reg}) }()
+	go func() { done <- engine.RunLocal(ctx, p, engine.Options{Metrics: reg}) }()
 	var seen []float64
 	for running := true; running; {
 		select {

@@ -24,19 +24,9 @@ func runEngine(t *testing.T, yaml string, vars map[string]string, drain context.
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := transport.StartEmbedded(transport.EmbeddedOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
-	nc, err := srv.Connect("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
 	hard, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	return engine.Run(hard, drain, p, engine.Options{Conn: nc, Log: t.Logf})
+	return engine.RunLocalDrain(hard, drain, p, engine.Options{Log: t.Logf})
 }
 
 // checkStats compares a stats file with GDAL's statistics of the real

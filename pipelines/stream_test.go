@@ -43,21 +43,11 @@ func TestLULCStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := transport.StartEmbedded(transport.EmbeddedOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
-	nc, err := srv.Connect("stream")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
 	hard, cancelHard := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancelHard()
 	drain, stop := context.WithCancel(hard)
 	done := make(chan error, 1)
-	go func() { done <- engine.Run(hard, drain, p, engine.Options{Conn: nc, Log: t.Logf}) }()
+	go func() { done <- engine.RunLocalDrain(hard, drain, p, engine.Options{Log: t.Logf}) }()
 
 	for i, seed := range []string{"5", "6"} {
 		name := []string{"scene-a", "scene-b"}[i]

@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime/pprof"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/rasterflow/rasterflow/engine"
@@ -137,23 +135,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	defer sess.close()
 	p, nc := sess.p, sess.nc
 
-	hardCtx, hardStop := context.WithCancel(context.Background())
-	defer hardStop()
-	drainCtx, drain := context.WithCancel(hardCtx)
-	defer drain()
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	go func() {
-		if _, ok := <-sigs; !ok {
-			return
-		}
-		fmt.Fprintln(stderr, "\nstopping: draining in-flight chunks (interrupt again to abort)")
-		drain()
-		if _, ok := <-sigs; ok {
-			hardStop()
-		}
-	}()
+	hardCtx, drainCtx, stopSignals := signalContexts(stderr)
+	defer stopSignals()
 
 	reg := &metrics.Registry{}
 	host, _ := os.Hostname()

@@ -235,7 +235,7 @@ func signalContexts(stderr io.Writer) (hard, drain context.Context, stop func())
 		if _, ok := <-sigs; !ok {
 			return
 		}
-		fmt.Fprintln(stderr, "stopping: finishing in-flight work (signal again to abort)")
+		fmt.Fprintln(stderr, "\nstopping: finishing in-flight work (interrupt again to abort)")
 		drainStop()
 		if _, ok := <-sigs; ok {
 			hardStop()
