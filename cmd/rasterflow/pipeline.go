@@ -55,14 +55,11 @@ func cmdValidate(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	sets := setFlag{}
 	fs.Var(sets, "set", "set a variable VAR=VALUE or a stage setting STAGE.SETTING=VALUE (repeatable)")
-	pos, err := parseArgs(fs, args)
+	file, err := parsePipelineArgs(fs, args)
 	if err != nil {
-		return exitError{2}
+		return err
 	}
-	if len(pos) != 1 {
-		return fmt.Errorf("want one pipeline file")
-	}
-	p, err := loadPipeline(pos[0], sets, transport.MaxEmbeddedPayload, stderr)
+	p, err := loadPipeline(file, sets, transport.MaxEmbeddedPayload, stderr)
 	if err != nil {
 		var ps graph.Problems
 		if errors.As(err, &ps) {
@@ -72,7 +69,7 @@ func cmdValidate(args []string, stdout, stderr io.Writer) error {
 		}
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: ok (pipeline %q, %d stages)\n", pos[0], p.Name, len(p.Stages))
+	fmt.Fprintf(stdout, "%s: ok (pipeline %q, %d stages)\n", file, p.Name, len(p.Stages))
 	return nil
 }
 
@@ -81,14 +78,11 @@ func cmdGraph(args []string, stdout, stderr io.Writer) error {
 	sets := setFlag{}
 	fs.Var(sets, "set", "set a variable or stage setting (repeatable)")
 	format := fs.String("format", "dot", "dot or mermaid")
-	pos, err := parseArgs(fs, args)
+	file, err := parsePipelineArgs(fs, args)
 	if err != nil {
-		return exitError{2}
+		return err
 	}
-	if len(pos) != 1 {
-		return fmt.Errorf("want one pipeline file")
-	}
-	p, err := loadPipeline(pos[0], sets, transport.MaxEmbeddedPayload, stderr)
+	p, err := loadPipeline(file, sets, transport.MaxEmbeddedPayload, stderr)
 	if err != nil {
 		return err
 	}
@@ -110,12 +104,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	ui := fs.String("ui", "", "serve the dashboard and /metrics on ADDR (a bare port binds 127.0.0.1)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to FILE (go tool pprof)")
 	nf := addNATSFlags(fs)
-	pos, err := parseArgs(fs, args)
+	file, err := parsePipelineArgs(fs, args)
 	if err != nil {
-		return exitError{2}
-	}
-	if len(pos) != 1 {
-		return fmt.Errorf("want one pipeline file")
+		return err
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -128,7 +119,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	sess, err := nf.open(pos[0], sets, *listen, "rasterflow-run", stderr)
+	sess, err := nf.open(file, sets, *listen, "rasterflow-run", stderr)
 	if err != nil {
 		return err
 	}
@@ -221,4 +212,16 @@ func progressLine(snaps []metrics.Snapshot, elapsed time.Duration) string {
 		line += fmt.Sprintf("  ETA %s", eta.Round(time.Second))
 	}
 	return line
+}
+
+// parsePipelineArgs parses flags around exactly one pipeline file.
+func parsePipelineArgs(fs *flag.FlagSet, args []string) (string, error) {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return "", exitError{2}
+	}
+	if len(pos) != 1 {
+		return "", fmt.Errorf("want one pipeline file")
+	}
+	return pos[0], nil
 }

@@ -161,19 +161,16 @@ func cmdWorker(args []string, stdout, stderr io.Writer) error {
 	fs.Var(sets, "set", "set a variable VAR=VALUE or a stage setting STAGE.SETTING=VALUE (repeatable; as given to `run`)")
 	stages := fs.String("stages", "", "comma-separated stages to serve (default: all processing stages, no sources)")
 	nf := addNATSFlags(fs)
-	pos, err := parseArgs(fs, args)
+	file, err := parsePipelineArgs(fs, args)
 	if err != nil {
-		return exitError{2}
-	}
-	if len(pos) != 1 {
-		return fmt.Errorf("want one pipeline file")
+		return err
 	}
 	if nf.url == "" {
 		return fmt.Errorf("a worker needs --nats URL")
 	}
 	host, _ := os.Hostname()
 	worker := fmt.Sprintf("%s-%d", host, os.Getpid())
-	s, err := nf.open(pos[0], sets, "", "rasterflow-worker-"+worker, stderr)
+	s, err := nf.open(file, sets, "", "rasterflow-worker-"+worker, stderr)
 	if err != nil {
 		return err
 	}
