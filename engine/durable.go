@@ -111,6 +111,8 @@ type dstage struct {
 	announce []*dstage
 	eosTo    []*dstage
 	eosFrom  []string
+	// src runs a source stage served here.
+	src *sourceRun
 }
 
 type durable struct {
@@ -174,6 +176,7 @@ func runDurable(hardCtx, drainCtx context.Context, p *graph.Pipeline, opt Option
 		switch ds.role {
 		case roleSource:
 			sr := &sourceRun{d: d, ds: ds, scenes: map[string]*srcScene{}, active: map[string]struct{}{}, done: make(chan struct{})}
+			ds.src = sr
 			sources = append(sources, sr)
 		case roleStateless:
 			if err := d.startStateless(ds); err != nil {
@@ -212,12 +215,18 @@ func (d *durable) build() error {
 		local[id] = true
 	}
 	for _, s := range d.p.Stages {
-		env := op.Env{Pipeline: d.p.Name, Stage: s.ID, Device: s.Device, Replicas: s.Replicas, Now: d.opt.Now, Log: d.opt.Log}
+		ds := &dstage{st: s, local: len(d.do.Stages) == 0 || local[s.ID]}
+		env := op.Env{Pipeline: d.p.Name, Stage: s.ID, Device: s.Device, Replicas: s.Replicas, Now: d.opt.Now, Log: d.opt.Log, GPUs: d.opt.GPUs,
+			SceneFailed: func(scene string, err error) {
+				if ds.src != nil {
+					ds.src.failScene(scene, err)
+				}
+			}}
 		inst, err := s.Spec.New(s.Config, env)
 		if err != nil {
 			return fmt.Errorf("stage %q (%s): %w", s.ID, s.Op, err)
 		}
-		ds := &dstage{st: s, inst: inst, local: len(d.do.Stages) == 0 || local[s.ID]}
+		ds.inst = inst
 		ds.m = d.opt.Metrics.Stage(d.p.Name, s.ID, s.Op, d.opt.Worker)
 		ds.m.Replicas.Store(int64(s.Replicas))
 		switch v := inst.(type) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rasterflow/rasterflow/chunk"
+	"github.com/rasterflow/rasterflow/transport"
 )
 
 // sourceRun drives one source stage of a durable run.
@@ -201,4 +202,33 @@ func (sr *sourceRun) finished(ctx context.Context, name string, fresh bool) (boo
 		}
 	}
 	return true, nil
+}
+
+// failScene handles a scene the source could not read: it goes to the
+// dead-letter subject with its error, its record becomes failed, and what
+// was sent of it is aborted downstream (the weight not sent travels as an
+// abort marker); the source goes on with its other scenes.
+func (sr *sourceRun) failScene(name string, cause error) {
+	d, ds := sr.d, sr.ds
+	ctx := d.ctx
+	ds.m.Errors.Add(1)
+	d.logf("stage %q: scene %s failed: %v", ds.st.ID, name, cause)
+	err := d.deadLetter(ctx, ds, name, ds.st.ID, "source", 1, nil, cause)
+	if err == nil {
+		d.sceneFailed(name, cause.Error())
+		err = d.st.markFailed(ctx, ds.st.ID, name, cause.Error())
+	}
+	sr.mu.Lock()
+	s, opened := sr.scenes[name]
+	remaining, total := 0, 0
+	if opened {
+		total, remaining = s.total, s.total-s.emitted
+	}
+	sr.mu.Unlock()
+	if err == nil && opened && total > 0 && remaining > 0 {
+		err = d.sendTo(ctx, ds, ds.st.Out, transport.KindAbort, name, "source-abort", big.NewRat(int64(remaining), int64(total)), nil, cause.Error())
+	}
+	if err != nil && ctx.Err() == nil {
+		d.cancel(fmt.Errorf("stage %q: dead-lettering scene %s: %w", ds.st.ID, name, err))
+	}
 }

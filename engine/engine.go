@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -90,6 +91,9 @@ func Run(hardCtx, drainCtx context.Context, p *graph.Pipeline, opt Options) erro
 	if err := context.Cause(ctx); !errors.Is(err, errFinished) {
 		return err
 	}
+	if len(e.failed) > 0 {
+		return fmt.Errorf("%w: %d scene(s): %s", ErrScenesFailed, len(e.failed), strings.Join(e.failed, "; "))
+	}
 	return nil
 }
 
@@ -98,6 +102,8 @@ func Run(hardCtx, drainCtx context.Context, p *graph.Pipeline, opt Options) erro
 var errFinished = errors.New("engine: finished")
 
 type engine struct {
+	mu      sync.Mutex
+	failed  []string // scenes sources could not read
 	p       *graph.Pipeline
 	opt     Options
 	ctx     context.Context
@@ -114,13 +120,14 @@ func (e *engine) subject(stage string) string {
 
 func (e *engine) build() error {
 	for _, s := range e.p.Stages {
-		env := op.Env{Pipeline: e.p.Name, Stage: s.ID, Device: s.Device, Replicas: s.Replicas, Now: e.opt.Now, Log: e.opt.Log, GPUs: e.opt.GPUs}
+		r := &runner{e: e, st: s, done: make(chan struct{}), in: map[string]*sceneIn{}, out: map[string]int{}, eos: map[string]bool{},
+			m: e.opt.Metrics.Stage(e.p.Name, s.ID, s.Op, e.opt.Worker)}
+		env := op.Env{Pipeline: e.p.Name, Stage: s.ID, Device: s.Device, Replicas: s.Replicas, Now: e.opt.Now, Log: e.opt.Log, GPUs: e.opt.GPUs,
+			SceneFailed: r.failScene}
 		inst, err := s.Spec.New(s.Config, env)
 		if err != nil {
 			return fmt.Errorf("stage %q (%s): %w", s.ID, s.Op, err)
 		}
-		r := &runner{e: e, st: s, done: make(chan struct{}), in: map[string]*sceneIn{}, out: map[string]int{}, eos: map[string]bool{},
-			m: e.opt.Metrics.Stage(e.p.Name, s.ID, s.Op, e.opt.Worker)}
 		r.m.Replicas.Store(int64(s.Replicas))
 		switch v := inst.(type) {
 		case op.Producer:
@@ -314,6 +321,20 @@ func (r *runner) endStream(aborted bool) error {
 	}
 	close(r.done)
 	return nil
+}
+
+// failScene is a source's report of a scene it could not read: what was
+// sent of it is ended as aborted (sinks discard it), the failure is
+// recorded, and the run goes on; Run returns ErrScenesFailed at the end.
+func (r *runner) failScene(scene string, err error) {
+	r.m.Errors.Add(1)
+	r.e.opt.Log("stage %q (%s): scene %q failed: %v", r.st.ID, r.st.Op, scene, err)
+	r.e.mu.Lock()
+	r.e.failed = append(r.e.failed, fmt.Sprintf("%s: %v", scene, err))
+	r.e.mu.Unlock()
+	if err := r.endOut(scene, true); err != nil {
+		r.fail(err)
+	}
 }
 
 func (r *runner) fail(err error) {

@@ -206,6 +206,12 @@ type Env struct {
 	// GPUs are this process's GPUs (nil or Count 0: none); operators that
 	// take a device pick from them (see DeviceOrdinal).
 	GPUs *cuda.Devices
+	// SceneFailed, when set, lets a source that reads scene by scene report
+	// a scene it cannot read (a corrupt or missing file) and go on with the
+	// next: the engine aborts what was sent of the scene downstream,
+	// records the failure (the dead-letter subject in durable runs) and
+	// fails the run at the end. When nil the source returns the error.
+	SceneFailed func(scene string, err error)
 }
 
 // DeviceOrdinal resolves a stage's device setting: the GPU ordinal to use,

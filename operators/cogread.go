@@ -31,7 +31,14 @@ var cogReadSpec = &op.Spec{
 		}
 		return r.schema(r.probeColumns()), nil
 	},
-	New: func(cfg *op.Config, env op.Env) (any, error) { return newCOGRead(cfg) },
+	New: func(cfg *op.Config, env op.Env) (any, error) {
+		r, err := newCOGRead(cfg)
+		if err != nil {
+			return nil, err
+		}
+		r.failed = env.SceneFailed
+		return r, nil
+	},
 }
 
 type cogRead struct {

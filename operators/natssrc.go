@@ -57,6 +57,7 @@ func newNATSSource(cfg *op.Config, env op.Env) (*natsSource, error) {
 	if err != nil {
 		return nil, err
 	}
+	rd.failed = env.SceneFailed
 	n := &natsSource{sceneReader: rd, url: cfg.String("url"), subject: cfg.String("subject"), queue: cfg.String("queue"), creds: cfg.String("creds"),
 		marker: cfg.String("marker"), files: cfg.Map("files"), assets: cfg.Map("assets"), bandNames: cfg.Strings("bands"),
 		statePath: cfg.String("state"), log: env.Log}

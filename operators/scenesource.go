@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rasterflow/rasterflow/blob"
@@ -35,9 +36,12 @@ var readFields = []op.Field{
 
 // sceneReader reads scenes as aligned chunks.
 type sceneReader struct {
-	bands []scene.Band
-	grid  string
-	chunk int
+	// failed reports a scene that cannot be read (see op.Env.SceneFailed);
+	// nil: the error stops the source.
+	failed func(scene string, err error)
+	bands  []scene.Band
+	grid   string
+	chunk  int
 	// blob configures remote reads; its zero value is usable.
 	blob blob.Options
 }
@@ -135,7 +139,12 @@ func (r *sceneReader) readRef(ctx context.Context, ref sceneRef, emit op.Emit) e
 	for i, b := range r.bands {
 		href := ref.Hrefs[b.Name]
 		if href == "" {
-			return fmt.Errorf("scene %s, band %s: no file for the band", ref.ID, b.Name)
+			err := fmt.Errorf("scene %s, band %s: no file for the band", ref.ID, b.Name)
+			if r.failed != nil {
+				r.failed(ref.ID, err)
+				return nil
+			}
+			return err
 		}
 		b.URI = href
 		bands[i] = b
@@ -144,8 +153,26 @@ func (r *sceneReader) readRef(ctx context.Context, ref sceneRef, emit op.Emit) e
 }
 
 // read opens a scene's bands (URIs set), aligns them and emits its chunks
-// in parallel. Errors name the scene, the band and its URI.
+// in parallel. Errors name the scene, the band and its URI. A scene that
+// cannot be read goes to r.failed when set, and reading goes on; errors of
+// emit (the run stopping, the transport) always stop the source.
 func (r *sceneReader) read(ctx context.Context, id string, bands []scene.Band, attrs map[string]string, emit op.Emit) error {
+	var emitFailed atomic.Bool
+	err := r.readScene(ctx, id, bands, attrs, func(ctx context.Context, c *chunk.Chunk) error {
+		err := emit(ctx, c)
+		if err != nil {
+			emitFailed.Store(true)
+		}
+		return err
+	})
+	if err == nil || r.failed == nil || emitFailed.Load() || ctx.Err() != nil {
+		return err
+	}
+	r.failed(id, err)
+	return nil
+}
+
+func (r *sceneReader) readScene(ctx context.Context, id string, bands []scene.Band, attrs map[string]string, emit op.Emit) error {
 	sc, err := scene.Open(ctx, id, bands, scene.Options{Grid: r.grid, Blob: r.blob})
 	if err != nil {
 		return err

@@ -143,6 +143,7 @@ func newSTAC(cfg *op.Config, env op.Env) (*stacSearch, error) {
 	if err != nil {
 		return nil, err
 	}
+	rd.failed = env.SceneFailed
 	s := &stacSearch{sceneReader: rd, assets: cfg.Map("assets"), timeout: cfg.Duration("timeout"), maxItems: cfg.Int("max_items"),
 		log: env.Log, bandNames: cfg.Strings("bands"), header: http.Header{}, retryBase: 500 * time.Millisecond}
 	if s.log == nil {

@@ -70,6 +70,7 @@ func newWatch(cfg *op.Config, env op.Env) (*watchSrc, error) {
 	if err != nil {
 		return nil, err
 	}
+	rd.failed = env.SceneFailed
 	w := &watchSrc{sceneReader: rd, dir: cfg.String("dir"), marker: cfg.String("marker"), settle: cfg.Duration("settle"),
 		interval: cfg.Duration("interval"), once: cfg.Bool("once"), files: cfg.Map("files"), statePath: cfg.String("state"),
 		now: env.Now, log: env.Log, stable: map[string]*settling{}}
