@@ -71,4 +71,13 @@
 // rebuilt when the unit restarts), pull requests stay open so chunks are
 // taken as they arrive, and independent updates (scene record, consumer,
 // clean-up) go out together.
+//
+// # Scenes that cannot be read
+//
+// Sources that read scene by scene report a scene they cannot read through
+// op.Env.SceneFailed and go on: in process, what was sent of the scene is
+// ended as aborted (sinks discard it) and Run returns ErrScenesFailed at
+// the end; in durable runs the scene goes to the dead-letter subject with
+// its error, its record becomes failed and the weight not sent travels on
+// as an abort marker, so owners abort the scene while the others complete.
 package engine
