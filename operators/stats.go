@@ -30,8 +30,14 @@ var statsSpec = &op.Spec{
 		if err := s.Require(cfg.Strings("columns")...); err != nil {
 			return s, &op.SettingError{Setting: "columns", Err: err}
 		}
-		for col, r := range cfg.Map("range") {
-			if _, _, err := parseRange(r); err != nil {
+		ranges := cfg.Map("range")
+		cols := make([]string, 0, len(ranges))
+		for col := range ranges {
+			cols = append(cols, col)
+		}
+		sort.Strings(cols) // report the first bad range the same way every time
+		for _, col := range cols {
+			if _, _, err := parseRange(ranges[col]); err != nil {
 				return s, op.Errorf("range", "%s: %v", col, err)
 			}
 		}
