@@ -184,14 +184,14 @@ func (b *band) read(ctx context.Context, ref geo.Grid, win chunk.Window) ([]byte
 	dwin := geo.Window{X: win.X, Y: win.Y, W: win.W, H: win.H}
 	dt := b.im.DType
 	out := make([]byte, win.W*win.H*dt.Size())
+	srcWin, ok := geo.SourceWindow(ref, dwin, b.grid, 2)
+	if !ok {
+		tiff.Fill(out, dt, b.im.Nodata)
+		return out, nil
+	}
 	nodata := 0.0
 	if b.im.Nodata != nil {
 		nodata = *b.im.Nodata
-	}
-	srcWin, ok := geo.SourceWindow(ref, dwin, b.grid, 2)
-	if !ok {
-		fill(out, dt, nodata)
-		return out, nil
 	}
 	px, err := b.im.ReadWindow(ctx, srcWin.X, srcWin.Y, srcWin.W, srcWin.H, []int{0})
 	if err != nil {
@@ -228,36 +228,6 @@ func typed(b []byte, dt tiff.DType) any {
 		return tiff.AsFloat64(b)
 	}
 	return nil
-}
-
-// fill sets every pixel to v.
-func fill(b []byte, dt tiff.DType, v float64) {
-	switch dt {
-	case tiff.Uint8:
-		for i := range b {
-			b[i] = uint8(v)
-		}
-	case tiff.Int8:
-		fillT(tiff.AsInt8(b), int8(v))
-	case tiff.Uint16:
-		fillT(tiff.AsUint16(b), uint16(v))
-	case tiff.Int16:
-		fillT(tiff.AsInt16(b), int16(v))
-	case tiff.Uint32:
-		fillT(tiff.AsUint32(b), uint32(v))
-	case tiff.Int32:
-		fillT(tiff.AsInt32(b), int32(v))
-	case tiff.Float32:
-		fillT(tiff.AsFloat32(b), float32(v))
-	case tiff.Float64:
-		fillT(tiff.AsFloat64(b), v)
-	}
-}
-
-func fillT[T any](s []T, v T) {
-	for i := range s {
-		s[i] = v
-	}
 }
 
 // Close closes every band.

@@ -337,14 +337,29 @@ func gatherT[T word](out, src []T, n, s, stride int) {
 // fillValue returns the little-endian bytes of one sample of the fill value:
 // nodata when it is representable in the data type, else 0.
 func (im *Image) fillValue() []byte {
-	b := make([]byte, im.DType.Size())
-	if im.Nodata == nil || im.isMask {
+	if im.isMask {
+		return make([]byte, im.DType.Size())
+	}
+	return sampleBytes(im.DType, im.Nodata)
+}
+
+// Fill sets every sample of the little-endian buffer b to nodata, as reads
+// fill pixels outside an image: 0 when nodata is nil or does not fit dt.
+func Fill(b []byte, dt DType, nodata *float64) {
+	fillSamples(b, sampleBytes(dt, nodata))
+}
+
+// sampleBytes encodes one sample of nodata (0 when nil or not
+// representable in dt).
+func sampleBytes(dt DType, nodata *float64) []byte {
+	b := make([]byte, dt.Size())
+	if nodata == nil {
 		return b
 	}
-	v := *im.Nodata
+	v := *nodata
 	le := binary.LittleEndian
 	inRange := func(lo, hi float64) bool { return v >= lo && v <= hi && v == math.Trunc(v) }
-	switch im.DType {
+	switch dt {
 	case Uint8:
 		if inRange(0, math.MaxUint8) {
 			b[0] = uint8(v)
