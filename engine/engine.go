@@ -233,11 +233,6 @@ type runner struct {
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// emit sends a chunk to every downstream stage.
-func (r *runner) emit(ctx context.Context, c *chunk.Chunk) error {
-	return r.send(ctx, c, nil)
-}
-
 // emitter returns an Emit that adds the time spent waiting on downstream
 // to *waited, so a caller can tell its own busy time from back-pressure.
 func (r *runner) emitter(waited *atomic.Int64) op.Emit {
