@@ -10,10 +10,11 @@ import (
 // shared by every operator. The zero value is not usable; use OpenDevices.
 // A Devices with no GPU (no driver, no device) reports Count 0 and why.
 type Devices struct {
-	drv    *Driver
-	infos  []DeviceInfo
-	reason string
-	opt    DeviceOptions
+	drv      *Driver
+	infos    []DeviceInfo
+	reason   string
+	unusable bool // GPUs present but no NVRTC
+	opt      DeviceOptions
 
 	mu   sync.Mutex
 	open map[int]*Device
@@ -33,16 +34,23 @@ func OpenDevices(opt DeviceOptions) *Devices {
 		d.reason = err.Error()
 		return d
 	}
-	if len(infos) == 0 {
-		d.reason = "cuda: the driver reports no devices"
-	}
 	d.drv, d.infos = drv, infos
+	switch _, nerr := drv.NVRTC(); {
+	case len(infos) == 0:
+		d.reason = "cuda: the driver reports no devices"
+	case nerr != nil:
+		// Without NVRTC no kernel can be built: the GPUs are listed but
+		// not used, so device: auto runs on the CPU.
+		d.reason = fmt.Sprintf("cuda: %d GPU(s) present but unusable: %v", len(infos), nerr)
+		d.unusable = true
+	}
 	return d
 }
 
-// Count is the number of GPUs.
+// Count is the number of usable GPUs: 0 when there is no driver, no
+// device, or no NVRTC to compile the kernels (Infos still lists them).
 func (d *Devices) Count() int {
-	if d == nil {
+	if d == nil || d.unusable {
 		return 0
 	}
 	return len(d.infos)
@@ -56,7 +64,7 @@ func (d *Devices) Reason() string {
 	return d.reason
 }
 
-// Infos describes the GPUs.
+// Infos describes the GPUs the driver reports, usable or not.
 func (d *Devices) Infos() []DeviceInfo {
 	if d == nil {
 		return nil

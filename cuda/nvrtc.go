@@ -32,13 +32,38 @@ type nvrtc struct {
 
 var defaultNVRTC = []string{"libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"}
 
+// nvrtcDirs are where CUDA toolkits install NVRTC outside the loader's
+// path; they are tried after the bare names.
+var nvrtcDirs = []string{"/usr/local/cuda/lib64", "/usr/local/cuda/targets/x86_64-linux/lib", "/usr/lib/x86_64-linux-gnu"}
+
+// nvrtcNames is the search order: $RASTERFLOW_NVRTC (a path) first, then
+// the sonames on the loader's path, then the same names in nvrtcDirs.
+func nvrtcNames() []string {
+	var names []string
+	if p := os.Getenv("RASTERFLOW_NVRTC"); p != "" {
+		names = append(names, p)
+	}
+	names = append(names, defaultNVRTC...)
+	for _, d := range nvrtcDirs {
+		for _, n := range defaultNVRTC {
+			names = append(names, filepath.Join(d, n))
+		}
+	}
+	return names
+}
+
 func loadNVRTC(names []string) (*nvrtc, error) {
 	if len(names) == 0 {
-		names = defaultNVRTC
+		names = nvrtcNames()
 	}
 	lib, err := openLibrary(names)
 	if err != nil {
-		return nil, fmt.Errorf("%w (tried %s: %v)", ErrNoNVRTC, strings.Join(names, ", "), err)
+		// dlopen's reasons repeat per name; the first one says enough.
+		first := err
+		if j, ok := err.(interface{ Unwrap() []error }); ok && len(j.Unwrap()) > 0 {
+			first = j.Unwrap()[0]
+		}
+		return nil, fmt.Errorf("%w (tried %s: %v; set RASTERFLOW_NVRTC to its path)", ErrNoNVRTC, strings.Join(names, ", "), first)
 	}
 	n := &nvrtc{lib: lib}
 	if err := lib.bind([]binding{

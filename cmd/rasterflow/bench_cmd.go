@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/rasterflow/rasterflow/chunk"
 	"github.com/rasterflow/rasterflow/forest"
+	"github.com/rasterflow/rasterflow/op"
 	"github.com/rasterflow/rasterflow/scene"
 	"github.com/rasterflow/rasterflow/tiff"
 )
@@ -41,6 +44,14 @@ type ForestBench struct {
 	PredictSeconds float64 `json:"predict_seconds"`
 	Accuracy       float64 `json:"accuracy"`
 	Workers        int     `json:"workers"`
+	// With --device gpu: the same prediction on the GPU (model upload
+	// excluded, host↔device copies included), its first-call time
+	// (kernel compile or PTX cache load and upload included), and the
+	// pixels whose class differs from the CPU's (must be 0).
+	GPU                 string  `json:"gpu,omitempty"`
+	GPUPredictSeconds   float64 `json:"gpu_predict_seconds,omitempty"`
+	GPUFirstCallSeconds float64 `json:"gpu_first_call_seconds,omitempty"`
+	GPUMismatches       *int    `json:"gpu_mismatches,omitempty"`
 }
 
 // benchForest mirrors ../shared/bench/baseline_sklearn.py: four DN bands,
@@ -54,6 +65,8 @@ func benchForest(args []string, stdout, stderr io.Writer) error {
 	trees := fs.Int("trees", 50, "trees")
 	depth := fs.Int("depth", 16, "maximum depth")
 	seed := fs.Uint64("seed", 42, "random seed")
+	device := fs.String("device", "cpu", "also predict on this device and compare (cpu, gpu, gpu:N)")
+	featuresOut := fs.String("features-out", "", "write the feature matrix for bench/sklearn-raw.py: FILE (6×pixels float32, little endian) and FILE.label (uint8)")
 	if _, err := parseArgs(fs, args); err != nil {
 		return exitError{2}
 	}
@@ -123,6 +136,11 @@ func benchForest(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	readSec := time.Since(start).Seconds()
+	if *featuresOut != "" {
+		if err := writeFeatures(*featuresOut, X, label); err != nil {
+			return err
+		}
+	}
 
 	rng := rand.New(rand.NewPCG(*seed, 0))
 	want := min(*samples*5/4, len(valid))
@@ -171,9 +189,88 @@ func benchForest(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	predSec := time.Since(t0).Seconds()
-	res := ForestBench{Pixels: n, TrainSamples: nTrain, Trees: *trees, Depth: *depth, ReadSeconds: round3(readSec), TrainSeconds: round3(trainSec),
+	var gpu gpuPredict
+	if *device != "cpu" {
+		if gpu, err = benchGPUPredict(ctx, *device, m, X, pred); err != nil {
+			return err
+		}
+	}
+	res := ForestBench{GPU: gpu.name, GPUPredictSeconds: round3(gpu.seconds), GPUFirstCallSeconds: round3(gpu.first), GPUMismatches: gpu.mismatches,Pixels: n, TrainSamples: nTrain, Trees: *trees, Depth: *depth, ReadSeconds: round3(readSec), TrainSeconds: round3(trainSec),
 		PredictSeconds: round3(predSec), Accuracy: math.Round(float64(correct)/float64(max(1, len(vpred)))*1e4) / 1e4, Workers: runtime.GOMAXPROCS(0)}
 	return json.NewEncoder(stdout).Encode(res)
 }
 
 func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
+
+type gpuPredict struct {
+	name           string
+	seconds, first float64
+	mismatches     *int
+}
+
+// benchGPUPredict predicts X on the GPU twice (the first call builds or
+// loads the kernels) and counts the pixels that differ from want.
+func benchGPUPredict(ctx context.Context, device string, m *forest.Model, X [][]float32, want []uint8) (gpuPredict, error) {
+	var r gpuPredict
+	ord, err := op.DeviceOrdinal(device, gpus(), 0)
+	if err != nil {
+		return r, fmt.Errorf("bench forest: %w", err)
+	}
+	if ord < 0 {
+		return r, nil
+	}
+	dv, err := gpus().Get(ord)
+	if err != nil {
+		return r, fmt.Errorf("bench forest: %w", err)
+	}
+	t0 := time.Now()
+	df, err := dv.LoadForest(m.Flat())
+	if err != nil {
+		return r, fmt.Errorf("bench forest: uploading the model: %w", err)
+	}
+	defer df.Close()
+	got := make([]uint8, len(want))
+	if err := df.Predict(ctx, X, got, nil); err != nil {
+		return r, fmt.Errorf("bench forest: GPU predict: %w", err)
+	}
+	r.first = time.Since(t0).Seconds()
+	clear(got)
+	t0 = time.Now()
+	if err := df.Predict(ctx, X, got, nil); err != nil {
+		return r, fmt.Errorf("bench forest: GPU predict: %w", err)
+	}
+	r.seconds = time.Since(t0).Seconds()
+	n := 0
+	for i := range want {
+		if got[i] != want[i] {
+			n++
+		}
+	}
+	r.mismatches = &n
+	r.name = fmt.Sprintf("gpu:%d %s", ord, dv.Info().Name)
+	return r, nil
+}
+
+// writeFeatures writes the features band after band as little-endian
+// float32 to path and the labels to path+".label".
+func writeFeatures(path string, X [][]float32, label []uint8) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	for _, col := range X {
+		if err := binary.Write(w, binary.LittleEndian, col); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.WriteFile(path+".label", label, 0o644)
+}
