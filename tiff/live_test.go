@@ -98,6 +98,7 @@ func TestLiveWindows(t *testing.T) {
 				if multi {
 					rs = &rangeSource{Source: f.src}
 					f.src = rs
+					f.SetBlockCache(0) // one ReadRanges call per window, checked below
 				}
 				im0 := f.Images[0]
 				var wins [][6]int

@@ -23,6 +23,7 @@ type File struct {
 	ifds      []*Image // every image, in file order
 	ghostSize int64    // size of GDAL's ghost structural metadata, or -1
 	codecs    codecs
+	cache     *blockCache
 }
 
 // Image is one IFD: a full-resolution image, an overview or a mask.
@@ -78,7 +79,7 @@ func Open(src blob.Source) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &File{BigTIFF: r.big, ByteOrder: r.bo, src: src, name: r.name, ghostSize: r.parseGhost()}
+	f := &File{BigTIFF: r.big, ByteOrder: r.bo, src: src, name: r.name, ghostSize: r.parseGhost(), cache: newBlockCache(DefaultBlockCache)}
 	seen := map[int64]bool{}
 	for off != 0 {
 		if seen[off] {

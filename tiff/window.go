@@ -183,7 +183,7 @@ func (im *Image) fetchAll(ctx context.Context, mr blob.MultiReader, jobs []block
 		if err != nil {
 			return err
 		}
-		if ok {
+		if ok && !im.file.cache.has(im, jobs[i].idx) {
 			ranges = append(ranges, blob.Range{Off: off, Len: n})
 			which = append(which, i)
 		}
@@ -208,40 +208,27 @@ func (im *Image) fetchAll(ctx context.Context, mr blob.MultiReader, jobs []block
 }
 
 // readBlock fetches (unless prefetched), decodes and copies one block.
+// Decoded blocks come from the File's cache when it has room for them.
 func (im *Image) readBlock(j *blockJob, x, y, w, h int, dst [][]byte) error {
 	f := im.file
-	off, n, ok, err := im.blockRange(j.idx)
-	if err != nil {
-		return err
-	}
 	rows := min(im.BlockH, im.Height-j.by*im.BlockH)
 	if im.Tiled {
 		rows = im.BlockH
 	}
 	size := im.DType.Size()
 	decLen := im.BlockW * rows * im.spb * size
-	decBuf := f.codecs.dec.get(decLen)
-	defer f.codecs.dec.put(decBuf)
-	dec := *decBuf
-	if !ok {
-		fillSamples(dec, im.fillValue())
-	} else {
-		raw := j.raw
-		if raw == nil {
-			rb := f.codecs.raw.get(int(n))
-			defer f.codecs.raw.put(rb)
-			raw = *rb
-			if _, err := f.src.ReadAt(raw, off); err != nil {
-				return fmt.Errorf("tiff: %s: reading block %d: %w", f.name, j.idx, err)
-			}
+	var dec []byte
+	if f.cache.fits(decLen) {
+		var err error
+		if dec, err = f.cache.get(im, j.idx, decLen, func(b []byte) error { return im.decodeInto(j, b, rows) }); err != nil {
+			return err
 		}
-		if err := im.decodeBlock(raw, dec, rows); err != nil {
-			var ue *UnsupportedError
-			if errors.As(err, &ue) {
-				ue.Name = f.name
-				return ue
-			}
-			return formatErr(f.name, "block %d: %v", j.idx, err)
+	} else {
+		decBuf := f.codecs.dec.get(decLen)
+		defer f.codecs.dec.put(decBuf)
+		dec = *decBuf
+		if err := im.decodeInto(j, dec, rows); err != nil {
+			return err
 		}
 	}
 	// Intersect the block with the window and the image.
@@ -257,6 +244,38 @@ func (im *Image) readBlock(j *blockJob, x, y, w, h int, dst [][]byte) error {
 			out := dst[di][((r-y)*w+(c0-x))*size : ((r-y)*w+(c1-x))*size]
 			gather(out, src, s, im.spb, size)
 		}
+	}
+	return nil
+}
+
+// decodeInto fetches (unless prefetched) and decodes block j into dec,
+// which holds rows full rows of it.
+func (im *Image) decodeInto(j *blockJob, dec []byte, rows int) error {
+	f := im.file
+	off, n, ok, err := im.blockRange(j.idx)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		fillSamples(dec, im.fillValue())
+		return nil
+	}
+	raw := j.raw
+	if raw == nil {
+		rb := f.codecs.raw.get(int(n))
+		defer f.codecs.raw.put(rb)
+		raw = *rb
+		if _, err := f.src.ReadAt(raw, off); err != nil {
+			return fmt.Errorf("tiff: %s: reading block %d: %w", f.name, j.idx, err)
+		}
+	}
+	if err := im.decodeBlock(raw, dec, rows); err != nil {
+		var ue *UnsupportedError
+		if errors.As(err, &ue) {
+			ue.Name = f.name
+			return ue
+		}
+		return formatErr(f.name, "block %d: %v", j.idx, err)
 	}
 	return nil
 }
