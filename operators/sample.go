@@ -1,10 +1,11 @@
 package operators
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 	"sync"
 
 	"github.com/rasterflow/rasterflow/chunk"
@@ -52,7 +53,7 @@ var sampleSpec = &op.Spec{
 		s := &sampleOp{features: cfg.Strings("features"), label: cfg.String("label"), validation: cfg.Float("validation"),
 			seed: uint64(cfg.Int("seed")), perClass: cfg.Int("per_class"), classes: map[uint8]*bottomK{}}
 		total := int(math.Ceil(float64(cfg.Int("samples")) / (1 - s.validation)))
-		s.uniform = &bottomK{k: total}
+		s.uniform = newBottomK(total, len(s.features))
 		return s, nil
 	},
 }
@@ -88,13 +89,32 @@ func (s *sampleOp) Process(ctx context.Context, c *chunk.Chunk, _ op.Emit) error
 	// arrive in nor on how many workers there are.
 	sceneKey := hashString(c.Meta.Scene) ^ s.seed
 	win := c.Meta.Window
-	type cand struct {
-		prio uint64
-		row  int
+	// Pixels above their class's current threshold can never be kept:
+	// they are dropped here, without the lock, which is nearly all of
+	// them once the first chunks have filled the sample.
+	var thr [256]uint64
+	s.mu.Lock()
+	for k := range thr {
+		thr[k] = s.uniform.thr
 	}
-	var cands []cand
+	if s.perClass > 0 {
+		for k := range thr {
+			thr[k] = math.MaxUint64
+		}
+		for k, h := range s.classes {
+			thr[k] = h.thr
+		}
+	}
+	s.mu.Unlock()
+	var cands []int32
+	var prios []uint64
 	for i := range y {
 		if y[i] == nd || y[i] == 0 {
+			continue
+		}
+		pos := uint64((win.Y+i/win.W)*c.Meta.GridW + win.X + i%win.W)
+		p := mix64(sceneKey ^ mix64(pos))
+		if p > thr[y[i]] {
 			continue
 		}
 		ok := true
@@ -104,24 +124,15 @@ func (s *sampleOp) Process(ctx context.Context, c *chunk.Chunk, _ op.Emit) error
 				break
 			}
 		}
-		if !ok {
-			continue
+		if ok {
+			cands = append(cands, int32(i))
+			prios = append(prios, p)
 		}
-		pos := uint64((win.Y+i/win.W)*c.Meta.GridW + win.X + i%win.W)
-		cands = append(cands, cand{mix64(sceneKey ^ mix64(pos)), i})
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, cd := range cands {
-		h := s.heapFor(y[cd.row])
-		if !h.wants(cd.prio) {
-			continue
-		}
-		vals := make([]float32, len(X))
-		for f := range X {
-			vals[f] = X[f][cd.row]
-		}
-		h.push(sampleRow{prio: cd.prio, x: vals, y: y[cd.row]})
+	for j, i := range cands {
+		s.heapFor(y[i]).push(prios[j], y[i], X, int(i))
 	}
 	return nil
 }
@@ -132,7 +143,7 @@ func (s *sampleOp) heapFor(class uint8) *bottomK {
 	}
 	h, ok := s.classes[class]
 	if !ok {
-		h = &bottomK{k: s.perClass}
+		h = newBottomK(s.perClass, len(s.features))
 		s.classes[class] = h
 	}
 	return h
@@ -142,16 +153,16 @@ func (s *sampleOp) heapFor(class uint8) *bottomK {
 func (s *sampleOp) Finish(ctx context.Context, emit op.Emit) error {
 	var rows []sampleRow
 	if s.perClass == 0 {
-		rows = s.uniform.rows
+		rows = s.uniform.rows()
 	} else {
 		for _, h := range s.classes {
-			rows = append(rows, h.rows...)
+			rows = append(rows, h.rows()...)
 		}
 	}
 	if len(rows) == 0 {
 		return fmt.Errorf("sample: no valid labelled pixels in the input")
 	}
-	sort.Slice(rows, func(i, j int) bool { return rows[i].prio < rows[j].prio })
+	slices.SortFunc(rows, func(a, b sampleRow) int { return cmp.Compare(a.prio, b.prio) })
 	// Validation rows are chosen by another bit-mix of the priority, per
 	// class in stratified mode, so both splits keep the class balance.
 	var train, val []sampleRow
@@ -201,44 +212,117 @@ type sampleRow struct {
 	y    uint8
 }
 
-// bottomK keeps the k rows with the smallest priorities (a max-heap on
-// priority): a uniform random sample without replacement when priorities
-// are independent hashes, whatever order rows arrive in.
+// bottomK keeps the k rows with the smallest priorities: a uniform random
+// sample without replacement when priorities are independent hashes,
+// whatever order rows arrive in. Rows below the threshold are appended;
+// when 2k are held, the k smallest are kept and the threshold drops to the
+// largest of them, so each row costs O(1) amortised.
 type bottomK struct {
-	k    int
-	rows []sampleRow
+	k, nf int
+	prio  []uint64
+	y     []uint8
+	x     []float32 // nf features per row
+	thr   uint64    // rows with a larger priority are not wanted
 }
 
-func (h *bottomK) wants(prio uint64) bool { return len(h.rows) < h.k || prio < h.rows[0].prio }
+func newBottomK(k, nf int) *bottomK { return &bottomK{k: k, nf: nf, thr: math.MaxUint64} }
 
-func (h *bottomK) push(r sampleRow) {
-	if len(h.rows) < h.k {
-		h.rows = append(h.rows, r)
-		for i := len(h.rows) - 1; i > 0; {
-			p := (i - 1) / 2
-			if h.rows[p].prio >= h.rows[i].prio {
-				break
-			}
-			h.rows[p], h.rows[i] = h.rows[i], h.rows[p]
-			i = p
-		}
+// push adds row i of X (one slice per feature) when it is wanted.
+func (h *bottomK) push(prio uint64, y uint8, X [][]float32, i int) {
+	if prio > h.thr {
 		return
 	}
-	h.rows[0] = r
-	for i := 0; ; {
-		l, rr, big := 2*i+1, 2*i+2, i
-		if l < len(h.rows) && h.rows[l].prio > h.rows[big].prio {
-			big = l
-		}
-		if rr < len(h.rows) && h.rows[rr].prio > h.rows[big].prio {
-			big = rr
-		}
-		if big == i {
-			return
-		}
-		h.rows[i], h.rows[big] = h.rows[big], h.rows[i]
-		i = big
+	h.prio = append(h.prio, prio)
+	h.y = append(h.y, y)
+	for _, col := range X {
+		h.x = append(h.x, col[i])
 	}
+	if len(h.prio) >= 2*h.k {
+		h.compact()
+	}
+}
+
+// compact keeps the k rows with the smallest priorities, in arrival order,
+// and lowers the threshold to the largest kept priority.
+func (h *bottomK) compact() {
+	if len(h.prio) <= h.k {
+		return
+	}
+	kth := kthSmallest(slices.Clone(h.prio), h.k-1)
+	below := 0 // rows strictly below kth; ties with kth fill the rest
+	for _, p := range h.prio {
+		if p < kth {
+			below++
+		}
+	}
+	ties := h.k - below
+	n := 0
+	for i, p := range h.prio {
+		if p > kth || (p == kth && ties == 0) {
+			continue
+		}
+		if p == kth {
+			ties--
+		}
+		h.prio[n], h.y[n] = p, h.y[i]
+		copy(h.x[n*h.nf:(n+1)*h.nf], h.x[i*h.nf:(i+1)*h.nf])
+		n++
+	}
+	h.prio, h.y, h.x = h.prio[:n], h.y[:n], h.x[:n*h.nf]
+	h.thr = kth
+}
+
+// rows returns the kept rows (at most k) in priority order.
+func (h *bottomK) rows() []sampleRow {
+	h.compact()
+	rows := make([]sampleRow, len(h.prio))
+	for i, p := range h.prio {
+		rows[i] = sampleRow{prio: p, x: h.x[i*h.nf : (i+1)*h.nf : (i+1)*h.nf], y: h.y[i]}
+	}
+	slices.SortFunc(rows, func(a, b sampleRow) int { return cmp.Compare(a.prio, b.prio) })
+	return rows
+}
+
+// kthSmallest returns the k-th smallest value of a (0-based), reordering a.
+func kthSmallest(a []uint64, k int) uint64 {
+	lo, hi := 0, len(a)-1
+	for lo < hi {
+		// Median of three as the pivot, then Hoare partition.
+		mid := lo + (hi-lo)/2
+		if a[mid] < a[lo] {
+			a[mid], a[lo] = a[lo], a[mid]
+		}
+		if a[hi] < a[lo] {
+			a[hi], a[lo] = a[lo], a[hi]
+		}
+		if a[hi] < a[mid] {
+			a[hi], a[mid] = a[mid], a[hi]
+		}
+		pivot := a[mid]
+		i, j := lo, hi
+		for i <= j {
+			for a[i] < pivot {
+				i++
+			}
+			for a[j] > pivot {
+				j--
+			}
+			if i <= j {
+				a[i], a[j] = a[j], a[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return a[k]
+		}
+	}
+	return a[k]
 }
 
 func mix64(z uint64) uint64 {
