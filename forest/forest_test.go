@@ -9,8 +9,10 @@ import (
 	"hash/crc32"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -236,6 +238,17 @@ func TestRoundTrip(t *testing.T) {
 	m2, err := ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if fs, err := ReadFeatures(path); err != nil || !slices.Equal(fs, m.Features()) {
+		t.Fatalf("ReadFeatures = %v, %v; want %v", fs, err, m.Features())
+	}
+	raw, _ := os.ReadFile(path)
+	for _, bad := range [][]byte{raw[:10], append([]byte("RFFORESX"), raw[8:]...), raw[:20]} {
+		p := filepath.Join(t.TempDir(), "bad.rfm")
+		os.WriteFile(p, bad, 0o644)
+		if _, err := ReadFeatures(p); !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), p) {
+			t.Errorf("ReadFeatures of a broken file: %v, want ErrFormat naming the file", err)
+		}
 	}
 	a, _ := m.MarshalBinary()
 	b, _ := m2.MarshalBinary()

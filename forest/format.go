@@ -229,11 +229,59 @@ func ReadFile(path string) (*Model, error) {
 		return nil, fmt.Errorf("forest: %w", err)
 	}
 	defer f.Close()
-	m, err := Load(f)
+	var m *Model
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() <= maxModelBytes {
+		// One read into a buffer of the file's size, not ReadAll's doubling.
+		data := make([]byte, st.Size())
+		if _, err := io.ReadFull(f, data); err != nil {
+			return nil, fmt.Errorf("forest: reading model %s: %w", path, err)
+		}
+		m = new(Model)
+		if err := m.UnmarshalBinary(data); err != nil {
+			return nil, fmt.Errorf("%w (%s)", err, path)
+		}
+		return m, nil
+	}
+	m, err = Load(f)
 	if err != nil {
 		return nil, fmt.Errorf("%w (%s)", err, path)
 	}
 	return m, nil
+}
+
+// ReadFeatures returns the feature names of a model file from its header
+// alone (the trees are neither read nor checked): what a pipeline needs to
+// validate its columns before it runs.
+func ReadFeatures(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("forest: %w", err)
+	}
+	defer f.Close()
+	var pre [16]byte
+	if _, err := io.ReadFull(f, pre[:]); err != nil || string(pre[:8]) != magic {
+		return nil, fmt.Errorf("%w: not a forest model (bad magic or too short) (%s)", ErrFormat, path)
+	}
+	le := binary.LittleEndian
+	if v := le.Uint32(pre[8:]); v != formatVersion {
+		return nil, fmt.Errorf("%w: unsupported version %d (want %d) (%s)", ErrFormat, v, formatVersion, path)
+	}
+	hlen := le.Uint32(pre[12:])
+	if st, err := f.Stat(); err != nil || int64(hlen) > st.Size()-16 {
+		return nil, fmt.Errorf("%w: header length %d exceeds file (%s)", ErrFormat, hlen, path)
+	}
+	hj := make([]byte, hlen)
+	if _, err := io.ReadFull(f, hj); err != nil {
+		return nil, fmt.Errorf("forest: reading model %s: %w", path, err)
+	}
+	var h header
+	if err := json.Unmarshal(hj, &h); err != nil {
+		return nil, fmt.Errorf("%w: header: %v (%s)", ErrFormat, err, path)
+	}
+	if len(h.Features) == 0 {
+		return nil, fmt.Errorf("%w: no features (%s)", ErrFormat, path)
+	}
+	return h.Features, nil
 }
 
 // WriteFile writes the model atomically: to a temporary file in the same

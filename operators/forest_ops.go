@@ -244,9 +244,9 @@ var rfPredictSpec = &op.Spec{
 		// A model that already exists (not one this run trains) must find
 		// its features in the input.
 		if !cfg.Bool("wait_for_model") && len(cfg.Strings("features")) == 0 {
-			if m, err := forest.ReadFile(cfg.String("model")); err == nil {
-				if err := s.Require(m.Features()...); err != nil {
-					return s, op.Errorf("model", "model %s was trained on %s: %v", cfg.String("model"), strings.Join(m.Features(), ","), err)
+			if fs, err := forest.ReadFeatures(cfg.String("model")); err == nil {
+				if err := s.Require(fs...); err != nil {
+					return s, op.Errorf("model", "model %s was trained on %s: %v", cfg.String("model"), strings.Join(fs, ","), err)
 				}
 			}
 		}
