@@ -447,6 +447,14 @@ func (d *durable) sendChunk(ctx context.Context, ds *dstage, c *chunk.Chunk, id 
 	buf := durBufPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer durBufPool.Put(buf)
+	if len(ds.st.Out) > 0 && ds.st.Keep != nil {
+		sel, err := keepColumns(c, ds.st.Keep)
+		if err != nil {
+			return fmt.Errorf("stage %q: %w", ds.st.ID, err)
+		}
+		defer sel.Release()
+		c = sel
+	}
 	if len(ds.st.Out) > 0 {
 		if err := transport.EncodeTo(buf, c); err != nil {
 			return fmt.Errorf("stage %q: %w", ds.st.ID, err)

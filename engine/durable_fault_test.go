@@ -80,7 +80,7 @@ func TestWorkerKillAndNodeRestart(t *testing.T) {
 	time.Sleep(time.Second)
 	nodes[2].start()
 	if err := run.wait(t, 90*time.Second); err != nil {
-		t.Fatalf("run: %v\n%s", err, run.output())
+		t.Fatalf("run: %v\n%s\nscene states: %+v\nworker 2:\n%s", err, run.output(), sceneStates(t, nodes[0].URL(), "dt", "kill"), w2.output())
 	}
 	if err := w2.wait(t, 20*time.Second); err != nil {
 		t.Fatalf("worker 2: %v\n%s", err, w2.output())

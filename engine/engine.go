@@ -239,10 +239,24 @@ func (r *runner) emitter(waited *atomic.Int64) op.Emit {
 	return func(ctx context.Context, c *chunk.Chunk) error { return r.send(ctx, c, waited) }
 }
 
+// keepColumns returns the chunk with only the columns downstream stages
+// read (graph.Stage.Keep); the caller releases it.
+func keepColumns(c *chunk.Chunk, keep []string) (*chunk.Chunk, error) {
+	return c.Select(keep...)
+}
+
 // send encodes a chunk once and sends it to every downstream stage.
 func (r *runner) send(ctx context.Context, c *chunk.Chunk, waitedSum *atomic.Int64) error {
 	defer c.Release()
 	scene := c.Meta.Scene
+	if len(r.edges) > 0 && r.st.Keep != nil {
+		sel, err := keepColumns(c, r.st.Keep)
+		if err != nil {
+			return fmt.Errorf("stage %q: %w", r.st.ID, err)
+		}
+		defer sel.Release()
+		c = sel
+	}
 	rows, nbytes := int64(c.Rows()), int64(c.Bytes())
 	if len(r.edges) > 0 {
 		buf := bufPool.Get().(*bytes.Buffer)

@@ -40,7 +40,10 @@ type Stage struct {
 	Config   *op.Config
 	// Schema is what the stage emits, as validation inferred it.
 	Schema op.Schema
-	Line   int
+	// Keep, when set, are the only columns of Schema that downstream
+	// stages read (see op.Spec.Needs): the rest are not sent.
+	Keep []string
+	Line int
 	// pos records where each setting was written, for flow errors.
 	pos map[string]*yaml.Node
 }
@@ -389,7 +392,45 @@ func (l *loader) pipeline(root *yaml.Node) *Pipeline {
 		p.Stages = append(p.Stages, r.st)
 		l.flow(p, r)
 	}
+	if len(l.problems) == 0 {
+		for _, st := range p.Stages {
+			st.Keep = keep(p, st)
+		}
+	}
 	return p
+}
+
+// keep returns the columns of st's output that its consumers read, in
+// schema order, when every consumer says what it needs and that is fewer
+// than all of them; nil means send every column.
+func keep(p *Pipeline, st *Stage) []string {
+	if len(st.Out) == 0 || len(st.Schema.Columns) == 0 {
+		return nil
+	}
+	need := map[string]bool{}
+	for _, id := range st.Out {
+		down := p.Stage(id)
+		if down == nil || down.Spec == nil || down.Spec.Needs == nil {
+			return nil
+		}
+		cols := down.Spec.Needs(down.Config)
+		if len(cols) == 0 {
+			return nil
+		}
+		for _, c := range cols {
+			need[c] = true
+		}
+	}
+	var out []string
+	for _, c := range st.Schema.Columns {
+		if need[c.Name] {
+			out = append(out, c.Name)
+		}
+	}
+	if len(out) == len(st.Schema.Columns) {
+		return nil
+	}
+	return out
 }
 
 // topo orders the stages so that each follows its inputs; rest are the

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -103,5 +104,31 @@ func TestShippedPipelines(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A stage whose consumers all name the columns they read sends only those;
+// one consumer reading everything keeps every column.
+func TestKeepColumns(t *testing.T) {
+	p, err := LoadFile(filepath.Join("..", "pipelines", "lulc-predict.yaml"), testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{"read": nil, "mask": nil, "indices": nil, "predict": {"class"}}
+	for id, w := range want {
+		if got := p.Stage(id).Keep; !slices.Equal(got, w) {
+			t.Errorf("stage %s keeps %v, want %v", id, got, w)
+		}
+	}
+	p, err = LoadFile(filepath.Join("..", "pipelines", "synth-stats.yaml"), testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range p.Stages {
+		for _, k := range s.Keep {
+			if _, ok := s.Schema.Lookup(k); !ok {
+				t.Errorf("stage %s keeps %s, not in its schema", s.ID, k)
+			}
+		}
 	}
 }

@@ -289,6 +289,11 @@ type Spec struct {
 	Flow func(cfg *Config, in []Schema) (Schema, error)
 	// New builds the operator: a Producer for sources, a Processor otherwise.
 	New func(cfg *Config, env Env) (any, error)
+	// Needs lists the input columns the operator reads when it reads no
+	// others (a sink writing chosen columns). A stage whose consumers all
+	// say what they need sends only those columns; nil Needs, or an empty
+	// result, means every column.
+	Needs func(cfg *Config) []string
 }
 
 // Field finds a setting by name.

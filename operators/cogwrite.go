@@ -46,6 +46,7 @@ var cogWriteSpec = &op.Spec{
 		}
 		return op.Schema{}, nil
 	},
+	Needs: func(cfg *op.Config) []string { return cfg.Strings("columns") },
 	New: func(cfg *op.Config, env op.Env) (any, error) {
 		comp := map[string]int{"deflate": tiff.CompressionDeflate, "zstd": tiff.CompressionZSTD, "lzw": tiff.CompressionLZW, "none": tiff.CompressionNone}
 		return &cogWrite{out: cfg.String("out"), columns: cfg.Strings("columns"), compress: comp[cfg.String("compress")],

@@ -39,6 +39,7 @@ var previewSpec = &op.Spec{
 		}
 		return op.Schema{}, nil
 	},
+	Needs: func(cfg *op.Config) []string { return cfg.Strings("columns") },
 	New: func(cfg *op.Config, env op.Env) (any, error) {
 		return &preview{out: cfg.String("out"), columns: cfg.Strings("columns"), size: cfg.Int("size"), scenes: map[string]*previewScene{}, log: env.Log}, nil
 	},

@@ -46,6 +46,7 @@ var statsSpec = &op.Spec{
 		}
 		return op.Schema{}, nil
 	},
+	Needs: func(cfg *op.Config) []string { return cfg.Strings("columns") },
 	New: func(cfg *op.Config, env op.Env) (any, error) {
 		return &statsSink{out: cfg.String("out"), columns: cfg.Strings("columns"), bins: cfg.Int("bins"), ranges: cfg.Map("range"), scenes: map[string]*SceneStats{}}, nil
 	},
