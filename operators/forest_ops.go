@@ -378,15 +378,17 @@ func (p *rfPredict) Process(ctx context.Context, c *chunk.Chunk, emit op.Emit) e
 	if err != nil {
 		return fmt.Errorf("rf.predict: %w", err)
 	}
+	// Pixels with a missing feature are nodata (column by column: one
+	// sequential pass per feature).
 	nan := float32(math.NaN())
-	for i := range class {
-		for _, col := range X {
-			if v := col[i]; v != v {
+	for _, col := range X {
+		col = col[:len(class)]
+		for i, v := range col {
+			if v != v {
 				class[i] = 0
 				if conf != nil {
 					conf[i] = nan
 				}
-				break
 			}
 		}
 	}

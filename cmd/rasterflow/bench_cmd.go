@@ -195,7 +195,7 @@ func benchForest(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	res := ForestBench{GPU: gpu.name, GPUPredictSeconds: round3(gpu.seconds), GPUFirstCallSeconds: round3(gpu.first), GPUMismatches: gpu.mismatches,Pixels: n, TrainSamples: nTrain, Trees: *trees, Depth: *depth, ReadSeconds: round3(readSec), TrainSeconds: round3(trainSec),
+	res := ForestBench{GPU: gpu.name, GPUPredictSeconds: round3(gpu.seconds), GPUFirstCallSeconds: round3(gpu.first), GPUMismatches: gpu.mismatches, Pixels: n, TrainSamples: nTrain, Trees: *trees, Depth: *depth, ReadSeconds: round3(readSec), TrainSeconds: round3(trainSec),
 		PredictSeconds: round3(predSec), Accuracy: math.Round(float64(correct)/float64(max(1, len(vpred)))*1e4) / 1e4, Workers: runtime.GOMAXPROCS(0)}
 	return json.NewEncoder(stdout).Encode(res)
 }
