@@ -3,6 +3,7 @@ package operators
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/rasterflow/rasterflow/chunk"
@@ -100,17 +101,24 @@ func (m *maskOp) Process(ctx context.Context, c *chunk.Chunk, emit op.Emit) erro
 		markNodata(col, bad)
 		cols[i] = col
 	}
-	out := make([]chunk.Col, len(cols))
-	for i, col := range cols {
-		data := make([]byte, len(col.Data))
-		copy(data, col.Data)
-		col.Data = data
-		setNodata(col, bad)
-		out[i] = col
-	}
-	nc, err := c.With(out...)
-	if err != nil {
-		return err
+	var nc *chunk.Chunk
+	if !slices.Contains(bad, true) {
+		// Nothing to mark: pass the columns on without copying them.
+		c.Rec.Retain()
+		nc = &chunk.Chunk{Meta: c.Meta, Rec: c.Rec}
+	} else {
+		out := make([]chunk.Col, len(cols))
+		for i, col := range cols {
+			data := make([]byte, len(col.Data))
+			copy(data, col.Data)
+			col.Data = data
+			setNodata(col, bad)
+			out[i] = col
+		}
+		var err error
+		if nc, err = c.With(out...); err != nil {
+			return err
+		}
 	}
 	if m.scl != "" && m.drop {
 		var keep []string
