@@ -3,6 +3,7 @@ package engine_test
 import (
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -86,14 +87,22 @@ func binaries(t testing.TB) (natsServer, rasterflow string) {
 	return natsBin, rfBin
 }
 
+// freePort returns a port free on loopback, below Linux's ephemeral range
+// (32768-60999): a port the kernel handed out for ":0" can be taken again
+// by any outgoing connection before a server restarted on it binds it.
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 100 {
+		p := 20000 + rand.IntN(12000)
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return p
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free port in 20000-31999")
+	return 0
 }
 
 // natsProc is a nats-server process with JetStream.
@@ -126,9 +135,14 @@ func (n *natsProc) start() {
 			c.Close()
 			return
 		}
-		time.Sleep(50 * time.Millisecond)
+		select {
+		case <-n.exited:
+			deadline = time.Now() // it will not listen: report its log
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
-	n.t.Fatalf("nats-server %s did not listen on %d; log in %s", n.name, n.port, n.log.Name())
+	logText, _ := os.ReadFile(n.log.Name())
+	n.t.Fatalf("nats-server %s did not listen on %d; its log:\n%s", n.name, n.port, logText)
 }
 
 // kill stops the server with SIGKILL.
@@ -263,13 +277,29 @@ func (p *proc) output() string {
 // wait waits for the process to exit, failing the test after timeout.
 func (p *proc) wait(t testing.TB, timeout time.Duration) error {
 	t.Helper()
+	return p.waitDiag(t, timeout, nil)
+}
+
+// waitDiag is wait that adds diag() to the failure when the process hangs.
+func (p *proc) waitDiag(t testing.TB, timeout time.Duration, diag func() string) error {
+	t.Helper()
 	select {
 	case <-p.done:
 		return p.err
 	case <-time.After(timeout):
+		extra := ""
+		if diag != nil {
+			extra = diag()
+			// A goroutine dump of the hung process, in its output.
+			p.cmd.Process.Signal(syscall.SIGQUIT)
+			select {
+			case <-p.done:
+			case <-time.After(3 * time.Second):
+			}
+		}
 		p.cmd.Process.Kill()
 		<-p.done
-		t.Fatalf("rasterflow %v did not exit within %v; output:\n%s", p.cmd.Args[1:], timeout, p.output())
+		t.Fatalf("rasterflow %v did not exit within %v; output:\n%s%s", p.cmd.Args[1:], timeout, p.output(), extra)
 		return nil
 	}
 }

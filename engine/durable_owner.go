@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -22,6 +23,7 @@ import (
 var (
 	errLeaseLost     = errors.New("engine: lease lost")
 	errDoneElsewhere = errors.New("engine: unit finished by another owner")
+	errDeliveryLost  = errors.New("engine: deliveries lost")
 )
 
 // opError is a failure of the data or the operator (as opposed to the
@@ -101,7 +103,8 @@ type unit struct {
 	run    bool
 	scene  string // scene units
 	tok    string
-	cons   string
+	prefix string // of the unit's consumer names
+	cons   string // this claim's consumer
 	filter string
 	done   string // key whose value is done once the unit is
 	ctx    context.Context
@@ -137,7 +140,11 @@ func (d *durable) claim(ds *dstage, ticket jetstream.Msg) {
 		u.tok, u.filter = transport.SceneToken(u.scene), d.names.Chunks(ds.st.ID, u.scene)
 		u.done = d.st.stageKey(ds.st.ID, u.scene)
 	}
-	u.cons = transport.Token(ds.st.ID) + "_" + u.tok
+	// Each claim reads through a consumer of its own: an owner that lost
+	// its lease but has not noticed yet may still pull, and must not take
+	// the new owner's messages (delivered to it, they would sit unacked).
+	u.prefix = transport.Token(ds.st.ID) + "_" + u.tok + "_"
+	u.cons = u.prefix + nuid.Next()
 	meta, err := ticket.Metadata()
 	if err != nil {
 		_ = ticket.Term()
@@ -177,6 +184,10 @@ func (d *durable) claim(ds *dstage, ticket jetstream.Msg) {
 	stopHB := d.heartbeat(ticket, l, func() { u.cancel(errLeaseLost) })
 	err = u.work()
 	stopHB()
+	if err != nil && errors.Is(context.Cause(u.ctx), errLeaseLost) {
+		// Whatever call was cut short, the cause is the lost lease.
+		err = errLeaseLost
+	}
 	if errors.Is(err, errDoneElsewhere) {
 		// A previous owner, slow rather than dead, finished the unit
 		// (and purged its input) after this process took it over.
@@ -196,10 +207,16 @@ func (d *durable) claim(ds *dstage, ticket jetstream.Msg) {
 	switch {
 	case d.ctx.Err() != nil:
 		return // the run failed or was killed: the lease expires
-	case d.stop.Err() != nil || errors.Is(err, errLeaseLost):
+	case errors.Is(err, errLeaseLost):
+		// Another process may own the unit now, with a consumer of the
+		// same name: leave the consumer to it (a new owner deletes it
+		// before starting anyway) and hand the ticket back.
+		_ = ticket.Nak()
+		return
+	case d.stop.Err() != nil:
 		// Graceful stop: the unit starts again from scratch elsewhere or
 		// on restart; nothing of it was acknowledged.
-		u.cleanup(d.ctx, false)
+		u.cleanupBounded(false)
 		l.release(d.ctx)
 		_ = ticket.Nak()
 		return
@@ -207,14 +224,14 @@ func (d *durable) claim(ds *dstage, ticket jetstream.Msg) {
 	ds.m.Errors.Add(1)
 	if !errors.As(err, new(opError)) {
 		d.logf("stage %q, %s: %v (starting it again)", ds.st.ID, u.name(), err)
-		u.cleanup(d.ctx, false)
+		u.cleanupBounded(false)
 		l.release(d.ctx)
 		_ = ticket.NakWithDelay(time.Second)
 		return
 	}
 	if meta.NumDelivered < uint64(d.do.MaxDeliver) {
 		d.logf("stage %q, %s: %v (attempt %d of %d; starting it again)", ds.st.ID, u.name(), err, meta.NumDelivered, d.do.MaxDeliver)
-		u.cleanup(d.ctx, false)
+		u.cleanupBounded(false)
 		l.release(d.ctx)
 		_ = ticket.NakWithDelay(time.Duration(meta.NumDelivered) * 200 * time.Millisecond)
 		return
@@ -253,10 +270,10 @@ func (u *unit) work() error {
 		})
 		return err
 	}, func() error {
-		// Start from scratch: a previous owner's consumer goes, with
-		// whatever it had delivered (nothing of a unit is acknowledged
+		// Start from scratch: previous owners' consumers go, with
+		// whatever they had delivered (nothing of a unit is acknowledged
 		// before its end).
-		if err := u.deleteConsumer(u.ctx); err != nil {
+		if err := u.deletePrevious(u.ctx); err != nil {
 			return err
 		}
 		var err error
@@ -278,15 +295,19 @@ func (u *unit) work() error {
 	}
 	work := make(chan jetstream.Msg)
 	var pool sync.WaitGroup
+	var received, handled atomic.Uint64 // messages the pull iterator handed over, and finished
 	for range ds.st.Replicas {
 		pool.Add(1)
 		go func() {
 			defer pool.Done()
 			for m := range work {
 				if u.ctx.Err() != nil {
+					handled.Add(1)
 					continue
 				}
-				if err := u.handle(m); err != nil {
+				err := u.handle(m)
+				handled.Add(1)
+				if err != nil {
 					u.mu.Lock()
 					if u.failMsg == nil {
 						u.failMsg = m
@@ -301,6 +322,13 @@ func (u *unit) work() error {
 	watched := make(chan struct{})
 	go func() {
 		defer close(watched)
+		// Deliveries from the server are at most once: one lost in a
+		// reconnection (a node restarting) stays pending on the consumer,
+		// whose ack wait spans the whole unit. When the consumer counts
+		// more deliveries than arrived while the workers are idle (so
+		// nothing waits in the iterator's buffer), and nothing arrives for
+		// a whole tick, the unit starts again with a new consumer.
+		var lastGap, lastReceived uint64
 		// The consumer lives in memory (it holds nothing that a restart
 		// of the unit does not rebuild): should it vanish, with a server
 		// or by another owner, the unit starts again. Should the unit be
@@ -324,10 +352,25 @@ func (u *unit) work() error {
 					u.cancel(errDoneElsewhere)
 					break
 				}
-				if _, err := cons.Info(fetchCtx); !errors.Is(err, jetstream.ErrConsumerNotFound) {
+				ci, err := cons.Info(fetchCtx)
+				if errors.Is(err, jetstream.ErrConsumerNotFound) {
+					u.cancel(errConsumerGone)
+					break
+				}
+				if err != nil {
 					continue
 				}
-				u.cancel(errConsumerGone)
+				got := received.Load()
+				gap := uint64(0)
+				if ci.Delivered.Consumer > got {
+					gap = ci.Delivered.Consumer - got
+				}
+				if gap > 0 && lastGap > 0 && got == lastReceived && handled.Load() == got {
+					u.cancel(fmt.Errorf("%w: the consumer delivered %d messages, %d arrived", errDeliveryLost, ci.Delivered.Consumer, got))
+					break
+				}
+				lastGap, lastReceived = gap, got
+				continue
 			}
 			stopFetch()
 			return
@@ -335,6 +378,7 @@ func (u *unit) work() error {
 	}()
 	// A few messages ahead of the workers: chunks can be megabytes.
 	serr := d.stream(cons, 2*ds.st.Replicas+2, fetchCtx, func(m jetstream.Msg) {
+		received.Add(1)
 		select {
 		case work <- m:
 		case <-fetchCtx.Done():
@@ -746,6 +790,18 @@ func (u *unit) abortLocal() {
 	}
 }
 
+// cleanupBounded is cleanup before a unit starts again: tried for a few
+// ack-waits at most (the server may be failing over), since the next owner
+// deletes the consumer before it starts anyway. The claim, and its slot,
+// must not wait on it for ever.
+func (u *unit) cleanupBounded(purge bool) {
+	ctx, cancel := context.WithTimeout(u.d.ctx, 3*u.d.do.AckWait)
+	defer cancel()
+	if err := u.cleanup(ctx, purge); err != nil {
+		u.d.logf("stage %q, %s: %v (left to the next owner)", u.ds.st.ID, u.name(), err)
+	}
+}
+
 // cleanup deletes the unit's consumer and, with purge, its messages.
 func (u *unit) cleanup(ctx context.Context, purge bool) error {
 	return concurrently(func() error {
@@ -760,6 +816,40 @@ func (u *unit) cleanup(ctx context.Context, purge bool) error {
 		}
 		return nil
 	}, func() error { return u.deleteConsumer(ctx) })
+}
+
+// deletePrevious deletes the consumers of earlier claims of the unit.
+func (u *unit) deletePrevious(ctx context.Context) error {
+	d := u.d
+	var names []string
+	err := transport.Retry(ctx, func(ctx context.Context) error {
+		names = names[:0]
+		l := u.ds.stream.ConsumerNames(ctx)
+		for n := range l.Name() {
+			// prefix + a 22-character nuid: not a unit whose token
+			// merely starts like this one's.
+			if strings.HasPrefix(n, u.prefix) && len(n) == len(u.prefix)+22 && !strings.Contains(n[len(u.prefix):], "_") && n != u.cons {
+				names = append(names, n)
+			}
+		}
+		return l.Err()
+	})
+	if err != nil {
+		return fmt.Errorf("stage %q: list consumers: %w", u.ds.st.ID, err)
+	}
+	for _, n := range names {
+		err := transport.Retry(ctx, func(ctx context.Context) error {
+			err := d.js.DeleteConsumer(ctx, d.names.Stream(u.ds.st.ID), n)
+			if errors.Is(err, jetstream.ErrConsumerNotFound) {
+				return nil
+			}
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("stage %q: delete consumer %s: %w", u.ds.st.ID, n, err)
+		}
+	}
+	return nil
 }
 
 func (u *unit) deleteConsumer(ctx context.Context) error {

@@ -222,7 +222,8 @@ func (l *lease) renew(ctx context.Context) error {
 		if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 			e, gerr := l.s.kv.Get(ctx, l.key)
 			if gerr != nil {
-				return err
+				// Unknown (a transient error is retried), not lost.
+				return gerr
 			}
 			if owner, _, _ := strings.Cut(string(e.Value()), " "); owner != l.owner {
 				return err

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
 	"sort"
@@ -254,4 +255,79 @@ func TestDurableMaxOpenScenes(t *testing.T) {
 	if most < limit {
 		t.Fatalf("at most %d scene(s) open at once: the limit of %d was never used", most, limit)
 	}
+}
+
+// jsDump describes a run's KV entries other than scene records (leases,
+// stage states) and the consumers of every stream, for hang reports.
+func jsDump(url, pipeline, run string) string {
+	nc, err := nats.Connect(url)
+	if err != nil {
+		return err.Error()
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var b strings.Builder
+	if kv, err := js.KeyValue(ctx, transport.Names{Pipeline: pipeline}.Bucket()); err == nil {
+		if keys, err := kv.ListKeys(ctx); err == nil {
+			for k := range keys.Keys() {
+				if strings.Contains(k, ".scene.") {
+					continue
+				}
+				if e, err := kv.Get(ctx, k); err == nil {
+					fmt.Fprintf(&b, "kv %s = %s (rev %d)\n", k, e.Value(), e.Revision())
+				}
+			}
+		}
+	}
+	for name := range js.StreamNames(ctx).Name() {
+		s, err := js.Stream(ctx, name)
+		if err != nil {
+			continue
+		}
+		if si, err := s.Info(ctx); err == nil {
+			fmt.Fprintf(&b, "stream %s: %d msgs, leader %s\n", name, si.State.Msgs, si.Cluster.Leader)
+		}
+		if strings.HasPrefix(name, "RF_") {
+			// Per scene: messages, kinds and summed weights.
+			type acc struct {
+				n     int
+				kinds map[string]int
+				w     *big.Rat
+				ids   []string
+			}
+			per := map[string]*acc{}
+			si, _ := s.Info(ctx)
+			for seq := si.State.FirstSeq; si != nil && seq <= si.State.LastSeq; seq++ {
+				m, err := s.GetMsg(ctx, seq)
+				if err != nil {
+					continue
+				}
+				sc := m.Header.Get(transport.HdrScene)
+				a := per[sc]
+				if a == nil {
+					a = &acc{kinds: map[string]int{}, w: new(big.Rat)}
+					per[sc] = a
+				}
+				a.n++
+				a.kinds[m.Header.Get(transport.HdrKind)]++
+				if w, ok := new(big.Rat).SetString(m.Header.Get(transport.HdrWeight)); ok {
+					a.w.Add(a.w, w)
+				}
+				a.ids = append(a.ids, m.Header.Get(transport.HdrFrom)+"|"+m.Header.Get(transport.HdrID))
+			}
+			for sc, a := range per {
+				fmt.Fprintf(&b, "  scene %q: %d msgs %v weight %s\n", sc, a.n, a.kinds, a.w.RatString())
+				if a.w.Cmp(big.NewRat(1, 1)) != 0 {
+					fmt.Fprintf(&b, "    ids %v\n", a.ids)
+				}
+			}
+		}
+		for ci := range s.ListConsumers(ctx).Info() {
+			fmt.Fprintf(&b, "  consumer %s: pending %d, ack pending %d, redelivered %d, waiting %d, leader %s\n",
+				ci.Name, ci.NumPending, ci.NumAckPending, ci.NumRedelivered, ci.NumWaiting, ci.Cluster.Leader)
+		}
+	}
+	return b.String()
 }

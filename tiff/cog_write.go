@@ -11,6 +11,9 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
+
+	"github.com/rasterflow/rasterflow/internal/atomicfile"
 )
 
 // ErrClosed is returned by a COGWriter used after Close or Abort.
@@ -610,6 +613,7 @@ func (w *COGWriter) assemble() (err error) {
 			ly = w.plan(true)
 		}
 	}
+	start := time.Now()
 	f, err := os.CreateTemp(filepath.Dir(w.path), filepath.Base(w.path)+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("tiff: creating output: %w", err)
@@ -636,6 +640,8 @@ func (w *COGWriter) assemble() (err error) {
 	if err := os.Rename(f.Name(), w.path); err != nil {
 		return fmt.Errorf("tiff: renaming output: %w", err)
 	}
+	// Temporary files of writers killed before they renamed theirs.
+	atomicfile.RemoveStale(w.path, filepath.Base(w.path)+".tmp-", start)
 	return nil
 }
 
