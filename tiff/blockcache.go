@@ -5,11 +5,12 @@ import (
 	"sync"
 )
 
-// DefaultBlockCache is the byte budget of a File's decoded-block cache.
+// DefaultBlockCache is the most a File's decoded-block cache holds.
 // Windows smaller than a tile (512-pixel chunks over 1024-pixel COG tiles,
 // or 20 m bands resampled to a 10 m grid) read each tile several times; the
-// cache decodes it once. The budget holds a row of 1024² uint16 tiles of a
-// 32768-pixel-wide image, so row-major window order always hits.
+// cache decodes it once. Open sizes it to two rows of tiles (see
+// cacheBudget), up to this: a row of 1024² uint16 tiles of a 32768-pixel-wide
+// image, so row-major window order hits.
 const DefaultBlockCache = 64 << 20
 
 // blockCache keeps decoded blocks, least recently used first out, within a

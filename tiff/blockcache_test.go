@@ -109,7 +109,8 @@ func (s *readAtCounter) ReadAt(p []byte, off int64) (int, error) {
 }
 
 // Windows a quarter of a tile, read in row-major order, read and decode
-// each tile once with the cache and give the same pixels as without it.
+// each tile once with the cache Open sized and give the same pixels as
+// without a cache.
 func TestBlockCacheWindows(t *testing.T) {
 	needRealData(t)
 	path := filepath.Join(realData, "encodings-real", "riotiler_web.tif")
@@ -119,7 +120,11 @@ func TestBlockCacheWindows(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer f.Close()
-		f.SetBlockCache(cache)
+		if cache >= 0 {
+			f.SetBlockCache(cache)
+		} else if b := f.cache.budget; b <= 0 || b > DefaultBlockCache {
+			t.Fatalf("default budget %d", b)
+		}
 		src := &readAtCounter{Source: f.src}
 		f.src = src
 		im := f.Images[0]
@@ -138,7 +143,7 @@ func TestBlockCacheWindows(t *testing.T) {
 		}
 		return all, int(src.calls.Load()), len(im.offsets)
 	}
-	cached, reads, blocks := read(DefaultBlockCache)
+	cached, reads, blocks := read(-1) // the budget Open chose
 	plain, plainReads, _ := read(0)
 	if !bytes.Equal(cached, plain) {
 		t.Fatal("pixels differ with the block cache")

@@ -103,7 +103,28 @@ func Open(src blob.Source) (*File, error) {
 	if err := f.link(r); err != nil {
 		return nil, err
 	}
+	f.cache.setBudget(f.cacheBudget())
 	return f, nil
+}
+
+// cacheBudget sizes the decoded-block cache for windows read in row-major
+// order: two rows of tiles of the largest image (or 1024 rows of strips),
+// at most DefaultBlockCache, so small files keep little.
+func (f *File) cacheBudget() int64 {
+	var need int64
+	for _, im := range f.Images {
+		planes := int64(1)
+		if im.Planar {
+			planes = int64(im.Bands)
+		}
+		row := int64(im.Width) * int64(im.spb) * int64(im.DType.Size()) * planes // one image row
+		n := 2 * int64(im.BlockH) * row
+		if !im.Tiled {
+			n = max(n, 1024*row)
+		}
+		need = max(need, n)
+	}
+	return min(need, DefaultBlockCache)
 }
 
 // Close releases the source and decoder state.
