@@ -447,12 +447,12 @@ func (d *durable) sendChunk(ctx context.Context, ds *dstage, c *chunk.Chunk, id 
 	buf := durBufPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer durBufPool.Put(buf)
-	if len(ds.st.Out) > 0 && ds.st.Keep != nil {
-		sel, err := keepColumns(c, ds.st.Keep)
+	if len(ds.st.Out) > 0 {
+		sel, release, err := keepColumns(ds.st, c)
 		if err != nil {
-			return fmt.Errorf("stage %q: %w", ds.st.ID, err)
+			return err
 		}
-		defer sel.Release()
+		defer release()
 		c = sel
 	}
 	if len(ds.st.Out) > 0 {

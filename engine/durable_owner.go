@@ -208,9 +208,9 @@ func (d *durable) claim(ds *dstage, ticket jetstream.Msg) {
 	case d.ctx.Err() != nil:
 		return // the run failed or was killed: the lease expires
 	case errors.Is(err, errLeaseLost):
-		// Another process may own the unit now, with a consumer of the
-		// same name: leave the consumer to it (a new owner deletes it
-		// before starting anyway) and hand the ticket back.
+		// Another process may own the unit now; it deletes this claim's
+		// consumer before it starts (deletePrevious), so nothing is
+		// cleaned here: hand the ticket back.
 		_ = ticket.Nak()
 		return
 	case d.stop.Err() != nil:
@@ -820,7 +820,6 @@ func (u *unit) cleanup(ctx context.Context, purge bool) error {
 
 // deletePrevious deletes the consumers of earlier claims of the unit.
 func (u *unit) deletePrevious(ctx context.Context) error {
-	d := u.d
 	var names []string
 	err := transport.Retry(ctx, func(ctx context.Context) error {
 		names = names[:0]
@@ -838,31 +837,28 @@ func (u *unit) deletePrevious(ctx context.Context) error {
 		return fmt.Errorf("stage %q: list consumers: %w", u.ds.st.ID, err)
 	}
 	for _, n := range names {
-		err := transport.Retry(ctx, func(ctx context.Context) error {
-			err := d.js.DeleteConsumer(ctx, d.names.Stream(u.ds.st.ID), n)
-			if errors.Is(err, jetstream.ErrConsumerNotFound) {
-				return nil
-			}
+		if err := u.deleteNamed(ctx, n); err != nil {
 			return err
-		})
-		if err != nil {
-			return fmt.Errorf("stage %q: delete consumer %s: %w", u.ds.st.ID, n, err)
 		}
 	}
 	return nil
 }
 
-func (u *unit) deleteConsumer(ctx context.Context) error {
+// deleteConsumer deletes this claim's consumer.
+func (u *unit) deleteConsumer(ctx context.Context) error { return u.deleteNamed(ctx, u.cons) }
+
+// deleteNamed deletes one of the unit's consumers (gone already is fine).
+func (u *unit) deleteNamed(ctx context.Context, name string) error {
 	d := u.d
 	err := transport.Retry(ctx, func(ctx context.Context) error {
-		err := d.js.DeleteConsumer(ctx, d.names.Stream(u.ds.st.ID), u.cons)
+		err := d.js.DeleteConsumer(ctx, d.names.Stream(u.ds.st.ID), name)
 		if errors.Is(err, jetstream.ErrConsumerNotFound) {
 			return nil
 		}
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("stage %q: delete consumer %s: %w", u.ds.st.ID, u.cons, err)
+		return fmt.Errorf("stage %q: delete consumer %s: %w", u.ds.st.ID, name, err)
 	}
 	return nil
 }

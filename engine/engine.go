@@ -239,22 +239,30 @@ func (r *runner) emitter(waited *atomic.Int64) op.Emit {
 	return func(ctx context.Context, c *chunk.Chunk) error { return r.send(ctx, c, waited) }
 }
 
-// keepColumns returns the chunk with only the columns downstream stages
-// read (graph.Stage.Keep); the caller releases it.
-func keepColumns(c *chunk.Chunk, keep []string) (*chunk.Chunk, error) {
-	return c.Select(keep...)
+// keepColumns returns c with only the columns st's consumers read
+// (graph.Stage.Keep), and a release for the selection it made (a no-op when
+// every column goes on).
+func keepColumns(st *graph.Stage, c *chunk.Chunk) (*chunk.Chunk, func(), error) {
+	if st.Keep == nil {
+		return c, func() {}, nil
+	}
+	sel, err := c.Select(st.Keep...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("stage %q: %w", st.ID, err)
+	}
+	return sel, sel.Release, nil
 }
 
 // send encodes a chunk once and sends it to every downstream stage.
 func (r *runner) send(ctx context.Context, c *chunk.Chunk, waitedSum *atomic.Int64) error {
 	defer c.Release()
 	scene := c.Meta.Scene
-	if len(r.edges) > 0 && r.st.Keep != nil {
-		sel, err := keepColumns(c, r.st.Keep)
+	if len(r.edges) > 0 {
+		sel, release, err := keepColumns(r.st, c)
 		if err != nil {
-			return fmt.Errorf("stage %q: %w", r.st.ID, err)
+			return err
 		}
-		defer sel.Release()
+		defer release()
 		c = sel
 	}
 	rows, nbytes := int64(c.Rows()), int64(c.Bytes())

@@ -79,7 +79,7 @@ func Open(src blob.Source) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &File{BigTIFF: r.big, ByteOrder: r.bo, src: src, name: r.name, ghostSize: r.parseGhost(), cache: newBlockCache(DefaultBlockCache)}
+	f := &File{BigTIFF: r.big, ByteOrder: r.bo, src: src, name: r.name, ghostSize: r.parseGhost()}
 	seen := map[int64]bool{}
 	for off != 0 {
 		if seen[off] {
@@ -103,7 +103,7 @@ func Open(src blob.Source) (*File, error) {
 	if err := f.link(r); err != nil {
 		return nil, err
 	}
-	f.cache.setBudget(f.cacheBudget())
+	f.cache = newBlockCache(f.cacheBudget())
 	return f, nil
 }
 
